@@ -1,0 +1,98 @@
+"""Create or update the project's Python environment, idempotently.
+
+    python3.11 tools/bootstrap.py              # .venv: backend + Blender (bpy) + test tools
+    python3.11 tools/bootstrap.py --backend-only --venv PATH   # the backend's own environment
+
+Only the standard library is used, so any Python 3.11 can run it. A hash of the
+requirement files and the chosen options is stored in the environment; when it
+matches, nothing is installed and the script returns in well under a second.
+
+GPU: with an NVIDIA driver present (``nvidia-smi`` answers) onnxruntime-gpu is
+installed instead of onnxruntime. torch==2.13.0 from PyPI is already a CUDA build
+on Linux; on this project's CPU machines pip takes the CPU wheel kept on disk.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIREMENTS = ROOT / "requirements"
+STAMP_NAME = ".maskhand-requirements.sha256"
+REQUIRED_PYTHON = (3, 11)  # bpy 5.0.1 (Blender 5.0 as a module) exists for Python 3.11 only.
+
+
+def has_nvidia_gpu() -> bool:
+    nvidia_smi = shutil.which("nvidia-smi")
+    if nvidia_smi is None:
+        return False
+    return subprocess.run([nvidia_smi, "-L"], capture_output=True).returncode == 0
+
+
+def venv_python(venv_dir: Path) -> Path:
+    return venv_dir / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+
+
+def install_steps(backend_only: bool, gpu: bool) -> list[tuple[list[str], Path]]:
+    """(extra pip flags, requirement file) in install order."""
+    onnxruntime = "onnxruntime-gpu.txt" if gpu else "onnxruntime-cpu.txt"
+    steps = [([], REQUIREMENTS / "backend.txt"), ([], REQUIREMENTS / onnxruntime)]
+    if not backend_only:
+        steps.append(([], REQUIREMENTS / "dev.txt"))
+    # Last, and without its declared dependencies (see requirements/mediapipe.txt).
+    steps.append((["--no-deps"], REQUIREMENTS / "mediapipe.txt"))
+    return steps
+
+
+def requirements_hash(steps: list[tuple[list[str], Path]]) -> str:
+    digest = hashlib.sha256(f"python {sys.version_info[:2]}\n".encode())
+    for flags, path in steps:
+        digest.update(" ".join(flags).encode() + b"\n" + path.name.encode() + b"\n")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--venv", type=Path, default=ROOT / ".venv", help="environment folder (default: .venv)")
+    parser.add_argument("--backend-only", action="store_true", help="only what the backend service needs")
+    parser.add_argument("--gpu", choices=("auto", "yes", "no"), default="auto",
+                        help="install onnxruntime-gpu (default: when nvidia-smi finds a GPU)")
+    args = parser.parse_args(argv)
+
+    if sys.version_info[:2] != REQUIRED_PYTHON:
+        print(f"bootstrap: Python {'.'.join(map(str, REQUIRED_PYTHON))} is required (bpy 5.0.1 and the pinned "
+              f"wheels exist for it only); this is {sys.version.split()[0]} at {sys.executable}. "
+              "Run it as: python3.11 tools/bootstrap.py", file=sys.stderr)
+        return 2
+
+    gpu = has_nvidia_gpu() if args.gpu == "auto" else args.gpu == "yes"
+    steps = install_steps(args.backend_only, gpu)
+    wanted = requirements_hash(steps)
+    python = venv_python(args.venv)
+    stamp = args.venv / STAMP_NAME
+    if python.exists() and stamp.exists() and stamp.read_text().strip() == wanted:
+        print(f"bootstrap: {args.venv} is up to date")
+        return 0
+
+    if not python.exists():
+        print(f"bootstrap: creating {args.venv}")
+        venv.EnvBuilder(with_pip=True, clear=args.venv.exists()).create(args.venv)
+    stamp.unlink(missing_ok=True)  # an interrupted install must not look finished
+    for flags, path in steps:
+        print(f"bootstrap: pip install {' '.join(flags)} -r {path.relative_to(ROOT)}".replace("  ", " "))
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                        *flags, "-r", str(path)], check=True)
+    stamp.write_text(wanted + "\n")
+    print(f"bootstrap: {args.venv} is ready ({'GPU' if gpu else 'CPU'} onnxruntime"
+          f"{', backend only' if args.backend_only else ''})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
