@@ -1,0 +1,119 @@
+"""Batched forward kinematics shared by every hand model (MANO and our built-in hand).
+
+A hand model is data (``HandModelData``: template mesh, shape and pose blend shapes,
+joint regressor, skinning weights, fingertip vertices); ``HandModel`` turns a pose and
+shape into joints, 21 keypoints and vertices. The maths is MANO's linear blend skinning,
+built from smplx's own ``lbs`` primitives so that it agrees with smplx's MANO layer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from smplx.lbs import batch_rigid_transform, batch_rodrigues, blend_shapes, vertices2joints
+
+from .layout import NUM_JOINTS, PARENTS, SIDES, mano_to_openpose
+
+NUM_POSE_BASIS = (NUM_JOINTS - 1) * 9  # pose-corrective features: 15 rotation matrices minus identity
+
+
+@dataclass(frozen=True)
+class HandModelData:
+    """One hand side's model, in metres, for the flat rest hand (zero pose, zero betas).
+
+    V vertices, F faces, S shape components.
+    """
+
+    name: str                 # "mano" or "builtin"
+    side: str                 # "right" or "left"
+    v_template: np.ndarray    # (V, 3)
+    shapedirs: np.ndarray     # (V, 3, S) shape blend shapes, per unit of beta
+    posedirs: np.ndarray      # (V, 3, 135) pose-corrective blend shapes (zeros where a model has none)
+    J_regressor: np.ndarray   # (16, V) dense; each row sums to 1
+    weights: np.ndarray       # (V, 16) skinning weights; each row sums to 1
+    faces: np.ndarray         # (F, 3) vertex indices, counter-clockwise seen from outside
+    tip_vertex_ids: tuple     # 5 vertex ids, thumb, index, middle, ring, pinky
+
+    def __post_init__(self):
+        if self.side not in SIDES:
+            raise ValueError(f"hand side must be one of {SIDES}, not {self.side!r}")
+        num_vertices = self.v_template.shape[0]
+        expected = {
+            "v_template": (num_vertices, 3),
+            "shapedirs": (num_vertices, 3, self.shapedirs.shape[-1]),
+            "posedirs": (num_vertices, 3, NUM_POSE_BASIS),
+            "J_regressor": (NUM_JOINTS, num_vertices),
+            "weights": (num_vertices, NUM_JOINTS),
+        }
+        for field, shape in expected.items():
+            actual = getattr(self, field).shape
+            if actual != shape:
+                raise ValueError(f"{self.name} {self.side} hand: {field} has shape {actual}, expected {shape}")
+        if len(self.tip_vertex_ids) != 5:
+            raise ValueError(f"{self.name} {self.side} hand: expected 5 fingertip vertices, got {self.tip_vertex_ids}")
+
+
+@dataclass
+class HandOutput:
+    joints: torch.Tensor            # (B, 16, 3) posed joints, MANO order
+    keypoints: torch.Tensor         # (B, 21, 3) joints + fingertips, OpenPose / MediaPipe order
+    vertices: torch.Tensor | None   # (B, V, 3), or None when not asked for
+
+
+class HandModel(torch.nn.Module):
+    """Forward kinematics of one hand side. ``model(pose, betas)`` -> ``HandOutput``."""
+
+    def __init__(self, data: HandModelData, dtype: torch.dtype = torch.float32):
+        super().__init__()
+        self.name = data.name
+        self.side = data.side
+        self.num_betas = data.shapedirs.shape[-1]
+
+        def buffer(name, array, buffer_dtype=dtype):
+            self.register_buffer(name, torch.as_tensor(np.asarray(array), dtype=buffer_dtype), persistent=False)
+
+        buffer("v_template", data.v_template)                                     # (V, 3)
+        buffer("shapedirs", data.shapedirs)                                       # (V, 3, S)
+        buffer("posedirs", data.posedirs.reshape(-1, NUM_POSE_BASIS).T)           # (135, V*3), as smplx lays it out
+        buffer("J_regressor", data.J_regressor)                                   # (16, V)
+        buffer("lbs_weights", data.weights)                                       # (V, 16)
+        buffer("faces", data.faces, torch.long)                                   # (F, 3)
+        buffer("tip_vertex_ids", data.tip_vertex_ids, torch.long)                 # (5,)
+        buffer("parents", PARENTS, torch.long)                                    # (16,)
+
+    @property
+    def num_vertices(self) -> int:
+        return self.v_template.shape[0]
+
+    def forward(self, pose: torch.Tensor, betas: torch.Tensor | None = None,
+                with_vertices: bool = True) -> HandOutput:
+        """pose: (B, 16, 3) local axis-angle (global orientation first); betas: (B, S) or None.
+
+        ``with_vertices=False`` skins only the 5 fingertip vertices: the cheap path for
+        training losses that need keypoints alone.
+        """
+        batch = pose.shape[0]
+        if betas is None:
+            betas = pose.new_zeros(batch, self.num_betas)
+        v_shaped = self.v_template + blend_shapes(betas, self.shapedirs)               # (B, V, 3)
+        rest_joints = vertices2joints(self.J_regressor, v_shaped)                      # (B, 16, 3)
+        rotations = batch_rodrigues(pose.reshape(-1, 3)).view(batch, NUM_JOINTS, 3, 3)
+        joints, transforms = batch_rigid_transform(rotations, rest_joints, self.parents)  # (B,16,3), (B,16,4,4)
+
+        selected = slice(None) if with_vertices else self.tip_vertex_ids
+        identity = torch.eye(3, dtype=pose.dtype, device=pose.device)
+        pose_feature = (rotations[:, 1:] - identity).reshape(batch, NUM_POSE_BASIS)    # (B, 135)
+        posedirs = self.posedirs.view(NUM_POSE_BASIS, self.num_vertices, 3)[:, selected]
+        v_posed = v_shaped[:, selected] + torch.einsum("bp,pvc->bvc", pose_feature, posedirs)
+        vertex_transforms = torch.einsum("vj,bjxy->bvxy", self.lbs_weights[selected], transforms)  # (B, n, 4, 4)
+        vertices = (vertex_transforms[..., :3, :3] @ v_posed.unsqueeze(-1)).squeeze(-1) + vertex_transforms[..., :3, 3]
+
+        tips = vertices[:, self.tip_vertex_ids] if with_vertices else vertices          # (B, 5, 3)
+        keypoints = mano_to_openpose(torch.cat([joints, tips], dim=1))
+        return HandOutput(joints=joints, keypoints=keypoints, vertices=vertices if with_vertices else None)
+
+    def rest_joints(self, betas: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 16, 3) joint positions of the flat rest hand (B = 1 when betas is None)."""
+        betas = self.v_template.new_zeros(1, self.num_betas) if betas is None else betas
+        return vertices2joints(self.J_regressor, self.v_template + blend_shapes(betas, self.shapedirs))

@@ -1,0 +1,34 @@
+"""Shared test fixtures: paths, the shared real-photo data, running real Blender."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real test photographs not found at {SHARED_DATA} (../shared/data is absent on this machine)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def built_extension(tmp_path_factory) -> Path:
+    """The extension zip, built and validated by build.py with Blender's own tool."""
+    import build
+
+    return build.build(tmp_path_factory.mktemp("dist"))
+
+
+def run_blender_script(script: Path, *args: str, user_resources: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``script`` in a fresh Python with real Blender (``bpy``), isolated user resources."""
+    env = {**os.environ, "BLENDER_USER_RESOURCES": str(user_resources), "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True,
+                          timeout=timeout, env=env, cwd=REPO)
