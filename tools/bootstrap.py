@@ -86,8 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     stamp.unlink(missing_ok=True)  # an interrupted install must not look finished
     for flags, path in steps:
         print(f"bootstrap: pip install {' '.join(flags)} -r {path.relative_to(ROOT)}".replace("  ", " "))
+        # --no-warn-conflicts: mediapipe's omitted dependencies are deliberate (tests/test_environment.py
+        # checks with `pip check` that they are the only ones missing).
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        *flags, "-r", str(path)], check=True)
+                        "--no-warn-conflicts", *flags, "-r", str(path)], check=True)
     stamp.write_text(wanted + "\n")
     print(f"bootstrap: {args.venv} is ready ({'GPU' if gpu else 'CPU'} onnxruntime"
           f"{', backend only' if args.backend_only else ''})")
