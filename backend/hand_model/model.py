@@ -86,23 +86,25 @@ class HandModel(torch.nn.Module):
     def num_vertices(self) -> int:
         return self.v_template.shape[0]
 
-    def forward(self, pose: torch.Tensor, betas: torch.Tensor | None = None,
-                with_vertices: bool = True) -> HandOutput:
-        """pose: (B, 16, 3) local axis-angle (global orientation first); betas: (B, S) or None.
+    def forward(self, pose: torch.Tensor | None = None, betas: torch.Tensor | None = None,
+                with_vertices: bool = True, rotations: torch.Tensor | None = None) -> HandOutput:
+        """pose: (B, 16, 3) local axis-angle (global orientation first), or ``rotations``: the
+        same as matrices (B, 16, 3, 3); betas: (B, S) or None.
 
         ``with_vertices=False`` skins only the 5 fingertip vertices: the cheap path for
         training losses that need keypoints alone.
         """
-        batch = pose.shape[0]
+        if rotations is None:
+            rotations = batch_rodrigues(pose.reshape(-1, 3)).view(pose.shape[0], NUM_JOINTS, 3, 3)
+        batch = rotations.shape[0]
         if betas is None:
-            betas = pose.new_zeros(batch, self.num_betas)
+            betas = rotations.new_zeros(batch, self.num_betas)
         v_shaped = self.v_template + blend_shapes(betas, self.shapedirs)               # (B, V, 3)
         rest_joints = vertices2joints(self.J_regressor, v_shaped)                      # (B, 16, 3)
-        rotations = batch_rodrigues(pose.reshape(-1, 3)).view(batch, NUM_JOINTS, 3, 3)
         joints, transforms = batch_rigid_transform(rotations, rest_joints, self.parents)  # (B,16,3), (B,16,4,4)
 
         selected = slice(None) if with_vertices else self.tip_vertex_ids
-        identity = torch.eye(3, dtype=pose.dtype, device=pose.device)
+        identity = torch.eye(3, dtype=rotations.dtype, device=rotations.device)
         pose_feature = (rotations[:, 1:] - identity).reshape(batch, NUM_POSE_BASIS)    # (B, 135)
         posedirs = self.posedirs.view(NUM_POSE_BASIS, self.num_vertices, 3)[:, selected]
         v_posed = v_shaped[:, selected] + torch.einsum("bp,pvc->bvc", pose_feature, posedirs)

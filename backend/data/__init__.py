@@ -1,0 +1,1 @@
+"""Training and evaluation data: our synthetic generator and loaders for public datasets."""

@@ -1,0 +1,44 @@
+"""The tensors a training step consumes, in the right-hand frame the network works in.
+
+Every data source (our synthetic hands, FreiHAND, HO3D) ends up as a ``TrainingBatch``:
+left hands are mirrored into right ones here (pose, 2D and 3D), as the pipeline does at
+inference by flipping the crop.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..context.pose_cues import crop_cues
+from ..hand_model import mirror_points, mirror_pose
+from .synthetic import SyntheticBatch
+
+
+@dataclass
+class TrainingBatch:
+    pose: torch.Tensor          # (B, 16, 3) axis-angle, right-hand frame, global orientation in the camera frame
+    betas: torch.Tensor         # (B, 10)
+    cues: torch.Tensor          # (B, 21, 3) cropped detector keypoints + confidence
+    keypoints2d: torch.Tensor   # (B, 21, 2) true keypoints in the same crop coordinates
+    keypoints3d: torch.Tensor   # (B, 21, 3) camera frame, relative to the wrist, metres
+    occluded: torch.Tensor      # (B, 21) bool
+    image: torch.Tensor | None = None  # (B, 3, H, W) normalised crop, for full checkpoints
+
+    def to(self, device) -> "TrainingBatch":
+        return TrainingBatch(**{key: None if value is None else value.to(device) for key, value in self.__dict__.items()})
+
+
+def from_synthetic(batch: SyntheticBatch) -> TrainingBatch:
+    side = np.where(batch.is_right, 1.0, -1.0)
+    cues, boxes = crop_cues(batch.cues2d, batch.cue_confidence, batch.is_right)
+    keypoints2d = (batch.keypoints2d - boxes[:, None, :2]) / boxes[:, None, 2:]
+    keypoints2d[..., 0] *= side[:, None]
+    pose = np.where(batch.is_right[:, None, None], batch.pose, mirror_pose(batch.pose))
+    relative = batch.keypoints3d - batch.keypoints3d[:, :1]
+    keypoints3d = np.where(batch.is_right[:, None, None], relative, mirror_points(relative))
+    as_tensor = lambda array: torch.as_tensor(np.ascontiguousarray(array), dtype=torch.float32)  # noqa: E731
+    return TrainingBatch(pose=as_tensor(pose), betas=as_tensor(batch.betas), cues=torch.from_numpy(cues),
+                         keypoints2d=as_tensor(keypoints2d), keypoints3d=as_tensor(keypoints3d),
+                         occluded=torch.from_numpy(batch.occluded))

@@ -1,0 +1,65 @@
+"""Shape and camera read-out: two learned query tokens that cross-attend the context.
+
+Separate from the pose tokens, as in the paper. The camera is HaMeR's weak-perspective
+(s, tx, ty); ``camera_translation`` turns it into a translation for a crop camera with focal
+``focal_crop`` (crop units), and ``project`` is that camera.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+CAMERA_SCALE_PRIOR = 8.0  # s for a hand filling the padded crop; the head predicts log(s / prior)
+
+
+class CrossAttentionLayer(nn.Module):
+    """Pre-norm cross-attention + FFN; the building block of the read-out and the synthesizer."""
+
+    def __init__(self, dim: int, heads: int, ffn_multiplier: int, dropout: float):
+        super().__init__()
+        self.query_norm = nn.LayerNorm(dim)
+        self.memory_norm = nn.LayerNorm(dim)
+        self.attention = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
+        self.ffn_norm = nn.LayerNorm(dim)
+        self.ffn = nn.Sequential(nn.Linear(dim, ffn_multiplier * dim), nn.GELU(), nn.Dropout(dropout),
+                                 nn.Linear(ffn_multiplier * dim, dim))
+
+    def forward(self, x, memory):
+        memory = self.memory_norm(memory)
+        x = x + self.attention(self.query_norm(x), memory, memory, need_weights=False)[0]
+        return x + self.ffn(self.ffn_norm(x))
+
+
+class ShapeCameraHead(nn.Module):
+    """context memory (B, M, C) -> betas (B, num_betas), camera (B, 3) = (s, tx, ty)."""
+
+    def __init__(self, dim: int, heads: int, layers: int, ffn_multiplier: int, dropout: float, num_betas: int):
+        super().__init__()
+        self.queries = nn.Parameter(torch.randn(2, dim) * 0.02)   # shape token, camera token
+        self.layers = nn.ModuleList([CrossAttentionLayer(dim, heads, ffn_multiplier, dropout) for _ in range(layers)])
+        self.norm = nn.LayerNorm(dim)
+        self.betas = nn.Linear(dim, num_betas)
+        self.camera = nn.Linear(dim, 3)
+        nn.init.zeros_(self.camera.weight)
+        nn.init.zeros_(self.camera.bias)
+
+    def forward(self, memory: torch.Tensor):
+        tokens = self.queries.expand(memory.shape[0], -1, -1)
+        for layer in self.layers:
+            tokens = layer(tokens, memory)
+        tokens = self.norm(tokens)
+        raw = self.camera(tokens[:, 1])
+        camera = torch.cat([CAMERA_SCALE_PRIOR * raw[:, :1].exp(), raw[:, 1:] * 0.1], -1)
+        return self.betas(tokens[:, 0]), camera
+
+
+def camera_translation(camera: torch.Tensor, focal_crop: float) -> torch.Tensor:
+    """(B, 3) weak-perspective (s, tx, ty) -> (B, 3) translation for the crop camera (HaMeR's convention)."""
+    scale, tx, ty = camera.unbind(-1)
+    return torch.stack([tx, ty, 2 * focal_crop / (scale + 1e-9)], -1)
+
+
+def project(points: torch.Tensor, translation: torch.Tensor, focal_crop: float) -> torch.Tensor:
+    """Points (B, N, 3) + translation (B, 3) -> crop coordinates (B, N, 2)."""
+    camera_points = points + translation[:, None]
+    return focal_crop * camera_points[..., :2] / camera_points[..., 2:].clamp_min(1e-3)

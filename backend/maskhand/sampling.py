@@ -1,0 +1,137 @@
+"""Confidence-guided iterative decoding (MaskGIT-style), K hypotheses, per-joint uncertainty.
+
+Start with every pose token masked. At iteration t of T, predict all masked tokens (sampled
+at ``temperature``; 0 takes the arg-max), keep the most confident ones and re-mask the rest,
+so that ``ceil(cosine_schedule(t / T) * L)`` tokens stay masked: the same cosine schedule
+the transformer is trained with. K hypotheses run side by side as one batch; they are ranked
+by mean token confidence and agreement with the 2D cues, and their spread per joint is the
+uncertainty the add-on shows.
+
+The network is reached through an *engine* with two calls, so the same loop drives torch and
+ONNX Runtime: ``step(tokens (B, L) int64, cues (B, 21, 3)) -> logits (B, L, K), betas (B, 10),
+camera (B, 3)`` and ``decode(tokens (B, L)) -> 6D rotations (B, 16, 6)``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+import torch
+
+from .rotations import geodesic_angle, rotation_6d_to_axis_angle, rotation_6d_to_matrix
+
+
+def cosine_schedule(progress: torch.Tensor | float):
+    """gamma(tau) = cos(pi * tau / 2): the share of tokens masked at progress tau in [0, 1]."""
+    if isinstance(progress, torch.Tensor):
+        return torch.cos(math.pi * progress / 2)
+    return math.cos(math.pi * progress / 2)
+
+
+def random_training_mask(batch: int, length: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """(batch, length) bool: ceil(gamma(tau) * L) random tokens masked per row, tau ~ U(0, 1)."""
+    tau = torch.rand(batch, generator=generator)
+    count = torch.ceil(cosine_schedule(tau) * length).clamp(1, length)
+    ranks = torch.rand(batch, length, generator=generator).argsort(1).argsort(1)
+    return ranks < count[:, None]
+
+
+class Engine(Protocol):
+    mask_index: int
+    num_tokens: int
+
+    def step(self, tokens: torch.Tensor, cues: torch.Tensor, image: torch.Tensor | None = None): ...
+
+    def decode(self, tokens: torch.Tensor) -> torch.Tensor: ...
+
+
+@dataclass
+class SamplingResult:
+    """For B hands and K hypotheses each."""
+
+    pose: torch.Tensor              # (B, 16, 3) best-ranked hypothesis, axis-angle
+    betas: torch.Tensor             # (B, 10)
+    camera: torch.Tensor            # (B, 3) weak-perspective (s, tx, ty)
+    samples: torch.Tensor           # (B, K, 16, 3) every hypothesis
+    sample_scores: torch.Tensor     # (B, K) ranking score (higher is better)
+    token_confidence: torch.Tensor  # (B, L) probability of each chosen token, best hypothesis
+    uncertainty: torch.Tensor       # (B, 16) degrees: mean angle of the hypotheses from the best one
+    tokens: torch.Tensor            # (B, L) the best hypothesis's tokens
+
+
+@torch.no_grad()
+def sample(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None = None, iterations: int = 5, samples: int = 8, temperature: float = 1.0,
+           generator: torch.Generator | None = None, hand=None, focal_crop: float = 5000 / 256,
+           reprojection_rank_weight: float = 0.0) -> SamplingResult:
+    """Decode poses for cues (B, 21, 3) [and image crops (B, 3, H, W)]. ``hand`` (a right ``HandModel``) is needed only when
+    ``reprojection_rank_weight`` > 0, to rank hypotheses by how well they reproject onto the cues."""
+    batch, length = cues.shape[0], engine.num_tokens
+    cues_k = cues.repeat_interleave(samples, 0)                                        # (B*K, 21, 3)
+    image_k = None if image is None else image.repeat_interleave(samples, 0)
+    tokens = torch.full((batch * samples, length), engine.mask_index, dtype=torch.long)
+    confidence = torch.zeros(batch * samples, length)
+    for iteration in range(1, iterations + 1):
+        logits, _, _ = engine.step(tokens, cues_k, image_k)
+        masked = tokens == engine.mask_index
+        if temperature > 0:
+            probabilities = (logits / temperature).softmax(-1)
+            drawn = torch.multinomial(probabilities.reshape(-1, probabilities.shape[-1]), 1,
+                                      generator=generator).view(tokens.shape)
+        else:
+            probabilities = logits.softmax(-1)
+            drawn = probabilities.argmax(-1)
+        drawn_confidence = probabilities.gather(-1, drawn[..., None]).squeeze(-1)
+        tokens = torch.where(masked, drawn, tokens)
+        confidence = torch.where(masked, drawn_confidence, confidence)
+        remask = math.ceil(cosine_schedule(iteration / iterations) * length) if iteration < iterations else 0
+        if remask:
+            # Only tokens chosen in this iteration may be re-masked; earlier choices are final.
+            ranking = torch.where(masked, confidence, torch.full_like(confidence, math.inf))
+            lowest = ranking.argsort(1)[:, :remask]
+            tokens.scatter_(1, lowest, engine.mask_index)
+            confidence.scatter_(1, lowest, 0.0)
+
+    _, betas, camera = engine.step(tokens, cues_k, image_k)
+    rotation_6d = engine.decode(tokens)                                                # (B*K, 16, 6)
+    scores = confidence.clamp_min(1e-9).log().mean(1)                                  # (B*K,)
+    if reprojection_rank_weight > 0:
+        scores = scores - reprojection_rank_weight * reprojection_error(hand, rotation_6d, betas, camera, cues_k,
+                                                                       focal_crop)
+    scores = scores.view(batch, samples)
+    best = scores.argmax(1)                                                            # (B,)
+    rows = torch.arange(batch)
+    matrices = rotation_6d_to_matrix(rotation_6d).view(batch, samples, 16, 3, 3)
+    spread = geodesic_angle(matrices, matrices[rows, best][:, None])                   # (B, K, 16)
+    uncertainty = torch.rad2deg(spread.sum(1) / max(samples - 1, 1))
+    poses = rotation_6d_to_axis_angle(rotation_6d).view(batch, samples, 16, 3)
+    pick = lambda tensor: tensor.view(batch, samples, *tensor.shape[1:])[rows, best]  # noqa: E731
+    return SamplingResult(pose=poses[rows, best], betas=pick(betas), camera=pick(camera), samples=poses,
+                          sample_scores=scores, token_confidence=pick(confidence), uncertainty=uncertainty,
+                          tokens=pick(tokens))
+
+
+def reprojection_error(hand, rotation_6d, betas, camera, cues, focal_crop: float) -> torch.Tensor:
+    """Confidence-weighted mean distance (crop units) between reprojected keypoints and the cues: (N,)."""
+    from .heads import camera_translation, project
+
+    keypoints = hand(rotations=rotation_6d_to_matrix(rotation_6d), betas=betas, with_vertices=False).keypoints
+    projected = project(keypoints, camera_translation(camera, focal_crop), focal_crop)
+    weight = cues[..., 2]
+    distance = (projected - cues[..., :2]).norm(dim=-1)
+    return (weight * distance).sum(1) / weight.sum(1).clamp_min(1e-6)
+
+
+class TorchEngine:
+    """The engine protocol over a ``MaskHand`` module."""
+
+    def __init__(self, model):
+        self.model = model
+        self.mask_index = model.mask_index
+        self.num_tokens = model.config.tokenizer.num_tokens
+
+    def step(self, tokens, cues, image=None):
+        return self.model.transformer(tokens, cues, image)
+
+    def decode(self, tokens):
+        return self.model.tokenizer.decode(tokens)

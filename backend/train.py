@@ -1,0 +1,221 @@
+"""Train MaskHand: stage 1 VQ-MANO, stage 2 the masked transformer; and the regression baseline.
+
+    python -m backend.train default [--out backend/weights/maskhand-k]   # the shipped default, CPU, < 60 min
+    python -m backend.train baseline --out backend/weights/baseline       # direct regression, same data and budget
+    python -m backend.train full --freihand DIR [--ho3d DIR] --out DIR    # image + cues, on a GPU when present
+
+Deterministic from ``TrainingConfig.seed``: fixed step counts (never a time budget), seeded
+data, a fixed thread count and torch's deterministic algorithms.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from .data.synthetic import SyntheticHands, sample_finger_pose, sample_global_orientation
+from .data.training_batch import TrainingBatch, from_synthetic
+from .hand_model import load_hand_model
+from .maskhand.config import MaskHandConfig
+from .maskhand.heads import camera_translation, project
+from .maskhand.model import DEFAULT_CHECKPOINT, MaskHand
+from .maskhand.rotations import axis_angle_to_matrix, axis_angle_to_rotation_6d, rotation_6d_to_matrix
+from .maskhand.sampling import random_training_mask
+
+TOKENIZER_LEARNING_RATE = 1e-3
+
+
+def set_determinism(seed: int, threads: int) -> None:
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True)
+
+
+def cosine_learning_rate(optimizer, base: float, step: int, total: int, warmup: int = 200) -> None:
+    factor = min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * step / total))
+    for group in optimizer.param_groups:
+        group["lr"] = base * factor
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---- stage 1: VQ-MANO -------------------------------------------------------------------------
+
+def tokenizer_losses(model: MaskHand, pose: torch.Tensor):
+    """pose (B, 16, 3) -> (total loss, dict of parts) for VQ-MANO."""
+    config = model.config.tokenizer
+    target_6d = axis_angle_to_rotation_6d(pose)
+    reconstructed, _, commitment = model.tokenizer(target_6d)
+    rotations = rotation_6d_to_matrix(reconstructed)
+    rotation = (rotations - axis_angle_to_matrix(pose)).abs().mean()
+    predicted = model.hand(rotations=rotations, with_vertices=False).keypoints
+    with torch.no_grad():
+        target = model.hand(pose, with_vertices=False).keypoints
+    joints = (predicted - target).norm(dim=-1).mean()
+    total = rotation + config.joint_loss_weight * joints + config.commitment_weight * commitment
+    return total, {"rotation": rotation.item(), "joints_mm": 1000 * joints.item(), "commit": commitment.item()}
+
+
+def synthetic_right_poses(generator: torch.Generator, count: int):
+    import numpy as np
+
+    rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
+    pose = np.concatenate([sample_global_orientation(rng, count)[:, None], sample_finger_pose(rng, count)], 1)
+    return torch.as_tensor(pose, dtype=torch.float32)
+
+
+def train_tokenizer(model: MaskHand) -> None:
+    training = model.config.training
+    optimizer = torch.optim.AdamW(model.tokenizer.parameters(), lr=TOKENIZER_LEARNING_RATE,
+                                  weight_decay=training.weight_decay)
+    generator = torch.Generator().manual_seed(training.seed)
+    model.tokenizer.train()
+    started = time.monotonic()
+    for step in range(training.tokenizer_steps):
+        cosine_learning_rate(optimizer, TOKENIZER_LEARNING_RATE, step, training.tokenizer_steps)
+        loss, parts = tokenizer_losses(model, synthetic_right_poses(generator, training.tokenizer_batch_size))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if step % 200 == 0 or step == training.tokenizer_steps - 1:
+            used = int((model.tokenizer.quantizer.ema_count > model.config.tokenizer.dead_code_threshold).sum())
+            log(f"tokenizer {step:5d}/{training.tokenizer_steps} loss {loss.item():.4f} "
+                + " ".join(f"{k} {v:.4f}" for k, v in parts.items())
+                + f" codes {used} [{time.monotonic() - started:.0f}s]")
+    model.tokenizer.eval()
+
+
+# ---- stage 2: the masked transformer (and the baseline, which shares the pose losses) -----------
+
+def pose_losses(model: MaskHand, rotation_6d: torch.Tensor, betas: torch.Tensor, camera: torch.Tensor,
+                batch: TrainingBatch) -> dict:
+    """MANO parameter, 3D joint and 2D reprojection losses of predicted rotations (B, 16, 6)."""
+    rotations = rotation_6d_to_matrix(rotation_6d)
+    keypoints = model.hand(rotations=rotations, betas=betas, with_vertices=False).keypoints
+    projected = project(keypoints, camera_translation(camera, model.config.focal_crop), model.config.focal_crop)
+    return {
+        "mano": (rotations - axis_angle_to_matrix(batch.pose)).abs().mean(),
+        "betas": F.mse_loss(betas, batch.betas),
+        "joints3d": (keypoints - keypoints[:, :1] - batch.keypoints3d).norm(dim=-1).mean(),
+        "joints2d": (projected - batch.keypoints2d).abs().mean(),
+    }
+
+
+def weighted_total(parts: dict, training) -> torch.Tensor:
+    return (training.token_weight * parts.get("token", 0.0) + training.mano_weight * parts["mano"]
+            + training.betas_weight * parts["betas"] + training.joints3d_weight * parts["joints3d"]
+            + training.joints2d_weight * parts["joints2d"])
+
+
+def transformer_losses(model: MaskHand, batch: TrainingBatch, generator: torch.Generator) -> dict:
+    with torch.no_grad():
+        target = model.tokenizer.encode(axis_angle_to_rotation_6d(batch.pose))           # (B, L)
+    mask = random_training_mask(*target.shape, generator=generator)
+    logits, betas, camera = model.transformer(target.masked_fill(mask, model.mask_index), batch.cues, batch.image)
+    parts = pose_losses(model, model.soft_decode(logits), betas, camera, batch)
+    parts["token"] = F.cross_entropy(logits[mask], target[mask])
+    return parts
+
+
+def train_stage2(model: MaskHand, trainable: torch.nn.Module, losses, batches, name: str) -> None:
+    """The loop shared by MaskHand's stage 2 and the baseline: ``losses(batch) -> dict``."""
+    training = model.config.training
+    optimizer = torch.optim.AdamW(trainable.parameters(), lr=training.learning_rate, weight_decay=training.weight_decay)
+    trainable.train()
+    started = time.monotonic()
+    for step in range(training.transformer_steps):
+        cosine_learning_rate(optimizer, training.learning_rate, step, training.transformer_steps)
+        parts = losses(next(batches))
+        loss = weighted_total(parts, training)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable.parameters(), 1.0)
+        optimizer.step()
+        if step % 200 == 0 or step == training.transformer_steps - 1:
+            log(f"{name} {step:5d}/{training.transformer_steps} loss {loss.item():.4f} "
+                + " ".join(f"{k} {v.item():.4f}" for k, v in parts.items()) + f" [{time.monotonic() - started:.0f}s]")
+    trainable.eval()
+
+
+def synthetic_batches(seed: int, batch_size: int):
+    hands = SyntheticHands(seed)
+    while True:
+        yield from_synthetic(hands.sample(batch_size))
+
+
+def train_default(config: MaskHandConfig, out: Path) -> MaskHand:
+    """Stage 1 then stage 2 on synthetic data; saves the checkpoint to ``out``."""
+    training = config.training
+    set_determinism(training.seed, training.threads)
+    model = MaskHand(config)
+    started = time.monotonic()
+    train_tokenizer(model)
+    model.tokenizer.requires_grad_(False)
+    generator = torch.Generator().manual_seed(training.seed + 1)
+    train_stage2(model, model.transformer, lambda batch: transformer_losses(model, batch, generator),
+                 synthetic_batches(training.seed + 2, training.batch_size), "maskhand")
+    model.save(out)
+    log(f"saved {out} after {(time.monotonic() - started) / 60:.1f} min")
+    return model
+
+
+def train_baseline(config: MaskHandConfig, out: Path) -> None:
+    """The direct-regression baseline on the same synthetic stream (same seed, batch size and steps)."""
+    from .maskhand.baseline import DirectRegressor
+    from .maskhand.model import save_weights
+
+    training = config.training
+    set_determinism(training.seed, training.threads)
+    model = MaskHand(config)  # for its hand model and config; the regressor is what trains
+    regressor = DirectRegressor(config.transformer)
+
+    def losses(batch):
+        rotation_6d, betas, camera = regressor(batch.cues, batch.image)
+        return pose_losses(model, rotation_6d, betas, camera, batch)
+
+    started = time.monotonic()
+    train_stage2(model, regressor, losses, synthetic_batches(training.seed + 2, training.batch_size), "baseline")
+    save_weights(out, config, {"regressor": regressor})
+    log(f"saved {out} after {(time.monotonic() - started) / 60:.1f} min")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=("default", "baseline", "full"))
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--tokenizer-steps", type=int)
+    parser.add_argument("--transformer-steps", type=int)
+    parser.add_argument("--freihand", type=Path, help="FreiHAND root (training_xyz.json, training_mano.json, ...)")
+    parser.add_argument("--ho3d", type=Path, help="HO3D root (train/<sequence>/meta, rgb)")
+    parser.add_argument("--tokenizer", type=Path, default=DEFAULT_CHECKPOINT,
+                        help="full training: checkpoint whose VQ-MANO is reused (frozen)")
+    args = parser.parse_args(argv)
+
+    config = MaskHandConfig(name="baseline" if args.what == "baseline" else "maskhand-k")
+    for field, value in (("seed", args.seed), ("tokenizer_steps", args.tokenizer_steps),
+                         ("transformer_steps", args.transformer_steps)):
+        if value is not None:
+            setattr(config.training, field, value)
+    if args.what == "default":
+        train_default(config, args.out or DEFAULT_CHECKPOINT)
+    elif args.what == "baseline":
+        train_baseline(config, args.out or DEFAULT_CHECKPOINT.parent / "baseline")
+    else:
+        from .train_full import train_full
+
+        if args.freihand is None and args.ho3d is None:
+            parser.error("full training needs --freihand and/or --ho3d")
+        train_full(args.freihand, args.ho3d, args.tokenizer, args.out or Path("checkpoints/maskhand-full"), args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
