@@ -197,6 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ho3d", type=Path, help="HO3D root (train/<sequence>/meta, rgb)")
     parser.add_argument("--tokenizer", type=Path, default=DEFAULT_CHECKPOINT,
                         help="full training: checkpoint whose VQ-MANO is reused (frozen)")
+    parser.add_argument("--mano", type=Path, help="full training: folder with MANO_RIGHT.pkl / MANO_LEFT.pkl")
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--workers", type=int, default=0, help="full training: data loader processes")
+    for field in ("dim", "layers", "heads", "vit-dim", "vit-layers", "vit-heads"):
+        parser.add_argument(f"--{field}", type=int, help="full training: transformer / ViT size (default: the config's)")
     args = parser.parse_args(argv)
 
     config = MaskHandConfig(name="baseline" if args.what == "baseline" else "maskhand-k")

@@ -145,6 +145,7 @@ def _hand_model_data(raw: dict, side: str, path: Path) -> HandModelData:
             weights=dense("weights").astype(np.float64),
             faces=dense("f").astype(np.int64),
             tip_vertex_ids=MANO_TIP_VERTEX_IDS,
+            hands_mean=dense("hands_mean").astype(np.float64).reshape(45) if "hands_mean" in raw else None,
         )
     except ValueError as error:
         raise ManoModelError(f"'{path}' is not a usable MANO model: {error}") from None

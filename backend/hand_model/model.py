@@ -34,6 +34,7 @@ class HandModelData:
     weights: np.ndarray       # (V, 16) skinning weights; each row sums to 1
     faces: np.ndarray         # (F, 3) vertex indices, counter-clockwise seen from outside
     tip_vertex_ids: tuple     # 5 vertex ids, thumb, index, middle, ring, pinky
+    hands_mean: np.ndarray | None = None  # (45,) MANO's mean finger pose, to convert datasets that add it
 
     def __post_init__(self):
         if self.side not in SIDES:

@@ -87,7 +87,11 @@ def load_weights(folder: str | Path, parts: dict[str, nn.Module]) -> None:
     for name, module in parts.items():
         prefix = f"{name}."
         part = {key[len(prefix):]: value for key, value in tensors.items() if key.startswith(prefix)}
-        missing, unexpected = module.load_state_dict(part, strict=False)
+        try:
+            missing, unexpected = module.load_state_dict(part, strict=False)
+        except RuntimeError as error:  # tensors of the wrong shape
+            raise CheckpointError(f"'{weights}' does not match its {CONFIG_FILE} ({name}): "
+                                  f"{str(error).splitlines()[1].strip()}") from None
         if missing or unexpected:
             raise CheckpointError(f"'{weights}' does not match its {CONFIG_FILE} ({name}): "
                                   f"missing {missing[:3]}, unexpected {unexpected[:3]}")

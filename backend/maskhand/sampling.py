@@ -31,9 +31,10 @@ def cosine_schedule(progress: torch.Tensor | float):
 
 def random_training_mask(batch: int, length: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """(batch, length) bool: ceil(gamma(tau) * L) random tokens masked per row, tau ~ U(0, 1)."""
-    tau = torch.rand(batch, generator=generator)
+    device = generator.device if generator is not None else None
+    tau = torch.rand(batch, generator=generator, device=device)
     count = torch.ceil(cosine_schedule(tau) * length).clamp(1, length)
-    ranks = torch.rand(batch, length, generator=generator).argsort(1).argsort(1)
+    ranks = torch.rand(batch, length, generator=generator, device=device).argsort(1).argsort(1)
     return ranks < count[:, None]
 
 

@@ -1,0 +1,68 @@
+"""Full MaskHand training (image + 2D cues) on real datasets; on CUDA when present.
+
+Reuses the default checkpoint's VQ-MANO (frozen, as in the paper's stage 2) and trains the
+context-guided transformer with a ViT image encoder on FreiHAND and/or HO3D. Needs the
+user's MANO files (the datasets' poses are MANO's). Run through ``python -m backend.train full``.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from .data.freihand import FreiHandDataset, collate_training_items
+from .data.ho3d import Ho3dDataset
+from .hand_model import load_mano_data
+from .maskhand.config import MaskHandConfig, TransformerConfig
+from .maskhand.model import MaskHand, load_weights, read_config
+
+
+def full_config(tokenizer_checkpoint: Path, args: argparse.Namespace) -> MaskHandConfig:
+    base = read_config(tokenizer_checkpoint)
+    transformer = TransformerConfig(image_encoder="vit")
+    for field in ("dim", "layers", "heads", "vit_dim", "vit_layers", "vit_heads"):
+        value = getattr(args, field, None)
+        if value is not None:
+            setattr(transformer, field, value)
+    config = MaskHandConfig(name="maskhand-full", tokenizer=base.tokenizer, transformer=transformer,
+                            training=base.training, sampling=base.sampling, hand_model="mano")
+    for field in ("transformer_steps", "batch_size"):
+        value = getattr(args, field, None)
+        if value is not None:
+            setattr(config.training, field, value)
+    return config
+
+
+def infinite(loader):
+    while True:
+        yield from loader
+
+
+def train_full(freihand: Path | None, ho3d: Path | None, tokenizer_checkpoint: Path, out: Path,
+               args: argparse.Namespace) -> MaskHand:
+    from .train import set_determinism, train_stage2, transformer_losses
+
+    if args.mano is None:
+        raise SystemExit("full training needs --mano: the folder with your MANO_RIGHT.pkl and MANO_LEFT.pkl")
+    config = full_config(tokenizer_checkpoint, args)
+    training = config.training
+    set_determinism(training.seed, training.threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = MaskHand(config, mano_folder=args.mano)
+    load_weights(tokenizer_checkpoint, {"tokenizer": model.tokenizer})
+    model.tokenizer.requires_grad_(False)
+    model.to(device)
+
+    hands_mean = load_mano_data(args.mano, "right").hands_mean
+    datasets = ([FreiHandDataset(freihand, hands_mean, training.seed)] if freihand else []) + \
+               ([Ho3dDataset(ho3d, seed=training.seed)] if ho3d else [])
+    loader = torch.utils.data.DataLoader(torch.utils.data.ConcatDataset(datasets), batch_size=training.batch_size,
+                                         shuffle=True, collate_fn=collate_training_items, drop_last=False,
+                                         num_workers=getattr(args, "workers", 0),
+                                         generator=torch.Generator().manual_seed(training.seed))
+    generator = torch.Generator(device=device).manual_seed(training.seed + 1)
+    batches = (batch.to(device) for batch in infinite(loader))
+    train_stage2(model, model.transformer, lambda batch: transformer_losses(model, batch, generator), batches, "full")
+    model.to("cpu").save(out)
+    return model

@@ -1,0 +1,121 @@
+"""MaskHand's parts on small configurations: shapes, determinism, schedule, sampling, checkpoints."""
+import json
+import math
+
+import pytest
+import torch
+
+from backend.maskhand.config import MaskHandConfig, TokenizerConfig, TransformerConfig
+from backend.maskhand.model import CheckpointError, MaskHand, save_weights
+from backend.maskhand.rotations import rotation_6d_to_matrix
+from backend.maskhand.sampling import TorchEngine, cosine_schedule, random_training_mask, sample
+
+
+def small_config() -> MaskHandConfig:
+    return MaskHandConfig(name="test", tokenizer=TokenizerConfig(codebook_size=32, code_dim=4, hidden=16),
+                          transformer=TransformerConfig(dim=32, layers=1, heads=2, cue_layers=1, refinement_blocks=1,
+                                                        head_layers=1))
+
+
+def small_model(seed: int = 0) -> MaskHand:
+    torch.manual_seed(seed)
+    return MaskHand(small_config()).eval()
+
+
+def test_cosine_masking_schedule():
+    assert cosine_schedule(0.0) == 1.0 and abs(cosine_schedule(1.0)) < 1e-12
+    values = cosine_schedule(torch.linspace(0, 1, 11))
+    assert torch.all(values[1:] <= values[:-1])
+    mask = random_training_mask(20000, 64, torch.Generator().manual_seed(0))
+    counts = mask.sum(1)
+    assert counts.min() >= 1 and counts.max() <= 64
+    # E[cos(pi tau / 2)] = 2 / pi for tau ~ U(0, 1); ceil adds under one token on average
+    assert abs(counts.float().mean().item() / 64 - 2 / math.pi) < 0.02
+
+
+def test_shapes_and_determinism():
+    model_a, model_b = small_model(), small_model()
+    pose_6d = torch.randn(3, 16, 6)
+    tokens = model_a.tokenizer.encode(pose_6d)
+    assert tokens.shape == (3, 64) and tokens.dtype == torch.long and tokens.max() < 32
+    assert model_a.tokenizer.decode(tokens).shape == (3, 16, 6)
+    cues = torch.rand(3, 21, 3)
+    logits, betas, camera = model_a.transformer(tokens, cues)
+    assert logits.shape == (3, 64, 32) and betas.shape == (3, 10) and camera.shape == (3, 3)
+    again = model_b.transformer(tokens, cues)
+    assert all(torch.equal(x, y) for x, y in zip((logits, betas, camera), again))
+
+
+def test_tokenizer_codebook_restarts_dead_codes():
+    model = small_model()
+    model.tokenizer.train()
+    quantizer = model.tokenizer.quantizer
+    for _ in range(3):
+        model.tokenizer(torch.randn(64, 16, 6))
+    quantizer.ema_count[:8] = 0.0                      # pretend 8 codes fell out of use
+    model.tokenizer(torch.randn(64, 16, 6))
+    assert torch.all(quantizer.ema_count >= quantizer.dead_threshold * quantizer.decay)
+
+
+def test_sampling_returns_k_distinct_valid_hypotheses():
+    model = small_model()
+    cues = torch.rand(2, 21, 3)
+    result = sample(TorchEngine(model), cues, iterations=5, samples=6, temperature=1.0,
+                    generator=torch.Generator().manual_seed(1))
+    assert result.samples.shape == (2, 6, 16, 3) and result.pose.shape == (2, 16, 3)
+    assert result.uncertainty.shape == (2, 16) and torch.all(result.uncertainty >= 0)
+    assert result.token_confidence.shape == (2, 64) and torch.all(result.token_confidence > 0)
+    assert (result.tokens != model.mask_index).all()
+    for hand in range(2):
+        distinct = {tuple(s.flatten().tolist()) for s in result.samples[hand].round(decimals=5)}
+        assert len(distinct) == 6
+    best = result.sample_scores.argmax(1)
+    assert torch.equal(result.pose, result.samples[torch.arange(2), best])
+    matrices = rotation_6d_to_matrix(model.tokenizer.decode(result.tokens))
+    identity = torch.eye(3).expand_as(matrices)
+    assert torch.allclose(matrices @ matrices.transpose(-1, -2), identity, atol=1e-5)
+    assert torch.allclose(torch.linalg.det(matrices), torch.ones(2, 16), atol=1e-5)
+
+
+def test_sampling_is_deterministic_given_the_generator_and_greedy_without_temperature():
+    model = small_model()
+    cues = torch.rand(2, 21, 3)
+    run = lambda seed, temperature: sample(TorchEngine(model), cues, samples=3, temperature=temperature,  # noqa: E731
+                                           generator=torch.Generator().manual_seed(seed))
+    assert torch.equal(run(5, 1.0).tokens, run(5, 1.0).tokens)
+    greedy = run(5, 0.0)
+    assert torch.equal(greedy.samples[:, 0], greedy.samples[:, 1])  # arg-max hypotheses coincide
+
+
+def test_checkpoint_round_trip(tmp_path):
+    model = small_model()
+    model.save(tmp_path / "ckpt")
+    loaded = MaskHand.load(tmp_path / "ckpt")
+    assert json.loads((tmp_path / "ckpt" / "config.json").read_text())["format"] == "maskhand-checkpoint"
+    tokens, cues = torch.randint(0, 33, (2, 64)), torch.rand(2, 21, 3)
+    with torch.no_grad():
+        assert all(torch.equal(x, y) for x, y in zip(model.transformer(tokens, cues), loaded.transformer(tokens, cues)))
+    assert torch.equal(model.tokenizer.codebook, loaded.tokenizer.codebook)
+
+
+def test_loading_refuses_what_is_not_our_checkpoint(tmp_path):
+    with pytest.raises(CheckpointError, match="no MaskHand checkpoint"):
+        MaskHand.load(tmp_path / "missing")
+    folder = tmp_path / "foreign"
+    small_model().save(folder)
+    (folder / "model.safetensors").write_bytes(b"\x00" * 64)
+    with pytest.raises(CheckpointError, match="not readable as safetensors"):
+        MaskHand.load(folder)
+    from safetensors.torch import save_file
+
+    save_file({"weight": torch.zeros(2)}, folder / "model.safetensors")     # safetensors, but not ours
+    with pytest.raises(CheckpointError, match="not MaskHand weights"):
+        MaskHand.load(folder)
+    (folder / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    with pytest.raises(CheckpointError, match="not a MaskHand checkpoint config"):
+        MaskHand.load(folder)
+    other = small_config()
+    other.transformer.dim = 64
+    save_weights(folder, small_config(), {"tokenizer": small_model().tokenizer, "transformer": MaskHand(other).transformer})
+    with pytest.raises(CheckpointError, match="does not match its config.json"):
+        MaskHand.load(folder)
