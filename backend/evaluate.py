@@ -30,6 +30,8 @@ from .maskhand.rotations import axis_angle_to_matrix, axis_angle_to_rotation_6d,
 from .maskhand.sampling import TorchEngine, sample
 from .metrics import f_score, pa_error_mm, rotation_angle_deg
 
+# For MANO joints 1-15, the index (MANO order + tips) of the point each one moves.
+CHILD_POINT = (2, 3, 17, 5, 6, 18, 8, 9, 20, 11, 12, 19, 14, 15, 16)
 TEST_SEED = 20251127  # never used by training (seeds 0-2 and their derived streams)
 REPO = Path(__file__).resolve().parent.parent
 
@@ -112,8 +114,14 @@ def evaluate_baseline(folder: Path, model: MaskHand, batch: TrainingBatch, occlu
 
 
 def uncertainty_quality(uncertainty: np.ndarray, angles: np.ndarray, occluded_keypoints: np.ndarray) -> dict:
-    """Per-joint uncertainty (N, 16) vs per-joint angle error (N, 16); occlusion per MANO joint."""
-    occluded_joints = occluded_keypoints[:, list(OPENPOSE_TO_MANO[:16])]             # (N, 16), MANO order
+    """Per-joint uncertainty (N, 16) vs per-joint angle error (N, 16).
+
+    A finger joint's rotation counts as occluded when the point it moves (its child: the next
+    joint, or the fingertip) has an occluded cue.
+    """
+    occluded_points = occluded_keypoints[:, list(OPENPOSE_TO_MANO)]                    # (N, 21), MANO + tips order
+    occluded_joints = np.zeros(occluded_points.shape[:1] + (16,), dtype=bool)
+    occluded_joints[:, 1:] = occluded_points[:, list(CHILD_POINT)]
     finger_joints = np.s_[:, 1:]  # the global orientation is not a finger
     rho = spearmanr(uncertainty[finger_joints].ravel(), angles[finger_joints].ravel()).statistic
     occluded = occluded_joints[finger_joints]

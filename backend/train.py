@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -20,7 +21,6 @@ import torch.nn.functional as F
 
 from .data.synthetic import SyntheticHands, sample_finger_pose, sample_global_orientation
 from .data.training_batch import TrainingBatch, from_synthetic
-from .hand_model import load_hand_model
 from .maskhand.config import MaskHandConfig
 from .maskhand.heads import camera_translation, project
 from .maskhand.model import DEFAULT_CHECKPOINT, MaskHand
@@ -31,6 +31,8 @@ TOKENIZER_LEARNING_RATE = 1e-3
 
 
 def set_determinism(seed: int, threads: int) -> None:
+    # cuBLAS needs a fixed workspace for deterministic results (and refuses otherwise); set before CUDA starts.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import torch
 
-from .data.freihand import FreiHandDataset, collate_training_items
+from .data.freihand import FreiHandDataset
 from .data.ho3d import Ho3dDataset
+from .data.training_batch import collate_training_items
 from .hand_model import load_mano_data
 from .maskhand.config import MaskHandConfig, TransformerConfig
 from .maskhand.model import MaskHand, load_weights, read_config
@@ -27,7 +28,7 @@ def full_config(tokenizer_checkpoint: Path, args: argparse.Namespace) -> MaskHan
             setattr(transformer, field, value)
     config = MaskHandConfig(name="maskhand-full", tokenizer=base.tokenizer, transformer=transformer,
                             training=base.training, sampling=base.sampling, hand_model="mano")
-    for field in ("transformer_steps", "batch_size"):
+    for field in ("seed", "transformer_steps", "batch_size"):
         value = getattr(args, field, None)
         if value is not None:
             setattr(config.training, field, value)
@@ -52,9 +53,12 @@ def train_full(freihand: Path | None, ho3d: Path | None, tokenizer_checkpoint: P
     model = MaskHand(config, mano_folder=args.mano)
     load_weights(tokenizer_checkpoint, {"tokenizer": model.tokenizer})
     model.tokenizer.requires_grad_(False)
+    model.tokenizer.eval()
     model.to(device)
 
     hands_mean = load_mano_data(args.mano, "right").hands_mean
+    if freihand and hands_mean is None:
+        raise SystemExit(f"'{args.mano}/MANO_RIGHT.pkl' has no hands_mean, which FreiHAND's poses need")
     datasets = ([FreiHandDataset(freihand, hands_mean, training.seed)] if freihand else []) + \
                ([Ho3dDataset(ho3d, seed=training.seed)] if ho3d else [])
     loader = torch.utils.data.DataLoader(torch.utils.data.ConcatDataset(datasets), batch_size=training.batch_size,

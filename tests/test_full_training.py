@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from backend.data.freihand import FreiHandDataset, collate_training_items
+from backend.data.freihand import FreiHandDataset
 from backend.data.ho3d import Ho3dDataset
+from backend.data.training_batch import collate_training_items
 from backend.hand_model import MANO_TO_OPENPOSE, OPENPOSE_TO_MANO, load_hand_model, load_mano_data
 from backend.maskhand.model import MaskHand
 from tests.synthetic_mano import write_mano_folder

@@ -119,3 +119,19 @@ def test_loading_refuses_what_is_not_our_checkpoint(tmp_path):
     save_weights(folder, small_config(), {"tokenizer": small_model().tokenizer, "transformer": MaskHand(other).transformer})
     with pytest.raises(CheckpointError, match="does not match its config.json"):
         MaskHand.load(folder)
+
+
+def test_many_iterations_still_fix_every_token():
+    model = small_model()
+    result = sample(TorchEngine(model), torch.rand(1, 21, 3), iterations=80, samples=2,
+                    generator=torch.Generator().manual_seed(0))
+    assert (result.tokens != model.mask_index).all()
+    with pytest.raises(ValueError, match="at least 1"):
+        sample(TorchEngine(model), torch.rand(1, 21, 3), iterations=0)
+
+
+def test_a_mano_checkpoint_needs_the_mano_folder():
+    config = small_config()
+    config.hand_model = "mano"
+    with pytest.raises(CheckpointError, match="trained with MANO: set the MANO folder"):
+        MaskHand(config)

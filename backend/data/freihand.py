@@ -3,7 +3,8 @@
     root/training_xyz.json    N x 21 x 3 keypoints, metres, camera frame, OpenPose order
     root/training_mano.json   N x [61]: 48 pose (axis-angle), 10 shape, 3 translation
     root/training_K.json      N x 3 x 3 camera intrinsics
-    root/training/rgb/%08d.jpg  (also accepted: root/rgb/%08d.jpg)
+    root/training/rgb/%08d.jpg  (also accepted: root/rgb/%08d.jpg); image i shows annotation
+                              i mod N: the green-screen frame and its three re-backgrounded copies
 
 FreiHAND's MANO poses are relative to MANO's mean hand (``flat_hand_mean=False``); they are
 converted to our flat-hand convention with the ``hands_mean`` of the user's MANO model. The
@@ -19,9 +20,9 @@ import cv2
 import numpy as np
 import torch
 
-from ..context.pose_cues import crop_cues
-from .crops import crop_image
-from .synthetic import detector_errors
+from .training_batch import training_item
+
+DATASET_ID = 1  # keeps the cue corruption of FreiHAND and HO3D items with the same index independent
 
 
 def find_freihand_images(root: Path) -> Path:
@@ -45,43 +46,22 @@ class FreiHandDataset(torch.utils.data.Dataset):
                              f"{len(self.xyz)} xyz, {len(self.mano)} mano, {len(self.intrinsics)} K")
         self.hands_mean = np.asarray(hands_mean, dtype=np.float64).reshape(45)
         self.seed = seed
+        self.count = sum(1 for _ in self.images.glob("*.jpg"))
 
     def __len__(self) -> int:
-        return len(self.xyz)
+        return self.count
 
     def __getitem__(self, index: int) -> dict:
         image_path = self.images / f"{index:08d}.jpg"
+        annotation = index % len(self.xyz)
         image = cv2.imread(str(image_path))
         if image is None:
             raise FileNotFoundError(f"FreiHAND image missing or unreadable: '{image_path}'")
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        pose = self.mano[index, :48].reshape(16, 3).copy()
+        pose = self.mano[annotation, :48].reshape(16, 3).copy()
         pose[1:] += self.hands_mean.reshape(15, 3)                   # to the flat-hand convention
-        xyz = self.xyz[index]
-        projected = xyz @ self.intrinsics[index].T
+        xyz = self.xyz[annotation]
+        projected = xyz @ self.intrinsics[annotation].T
         keypoints2d = projected[:, :2] / projected[:, 2:]
-        rng = np.random.default_rng((self.seed, index))
-        return training_item(image, pose, self.mano[index, 48:58], xyz, keypoints2d, True, rng)
-
-
-def training_item(image_rgb, pose, betas, keypoints3d, keypoints2d, is_right: bool, rng) -> dict:
-    """One hand as tensors in the right-hand frame (shared by the dataset loaders)."""
-    cues2d, confidence, occluded = detector_errors(rng, keypoints2d[None])
-    cues, boxes = crop_cues(cues2d, confidence, np.array([is_right]))
-    crop2d = (keypoints2d - boxes[0, :2]) / boxes[0, 2]
-    relative = keypoints3d - keypoints3d[:1]
-    if not is_right:
-        from ..hand_model import mirror_points, mirror_pose
-
-        crop2d[:, 0] *= -1
-        pose, relative = mirror_pose(pose), mirror_points(relative)
-    as_tensor = lambda array: torch.as_tensor(np.ascontiguousarray(array), dtype=torch.float32)  # noqa: E731
-    return {"pose": as_tensor(pose), "betas": as_tensor(betas), "cues": torch.from_numpy(cues[0]),
-            "keypoints2d": as_tensor(crop2d), "keypoints3d": as_tensor(relative),
-            "occluded": torch.from_numpy(occluded[0]), "image": torch.from_numpy(crop_image(image_rgb, boxes[0], is_right))}
-
-
-def collate_training_items(items: list[dict]):
-    from .training_batch import TrainingBatch
-
-    return TrainingBatch(**{key: torch.stack([item[key] for item in items]) for key in items[0]})
+        rng = np.random.default_rng((self.seed, DATASET_ID, index))
+        return training_item(image, pose, self.mano[annotation, 48:58], xyz, keypoints2d, True, rng)

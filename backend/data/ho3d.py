@@ -21,7 +21,9 @@ from scipy.spatial.transform import Rotation
 
 from ..hand_model.layout import mano_to_openpose
 from ..hand_model.mano import safe_load_pickle
-from .freihand import training_item
+from .training_batch import training_item
+
+DATASET_ID = 2  # see backend.data.freihand.DATASET_ID
 
 OPENGL_TO_OPENCV = np.diag([1.0, -1.0, -1.0])
 
@@ -51,6 +53,6 @@ class Ho3dDataset(torch.utils.data.Dataset):
         keypoints3d = mano_to_openpose(np.asarray(meta["handJoints3D"], dtype=np.float64).reshape(21, 3)) @ OPENGL_TO_OPENCV
         projected = keypoints3d @ np.asarray(meta["camMat"], dtype=np.float64).T
         keypoints2d = projected[:, :2] / projected[:, 2:]
-        rng = np.random.default_rng((self.seed, index))
+        rng = np.random.default_rng((self.seed, DATASET_ID, index))
         return training_item(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), pose, np.asarray(meta["handBeta"])[:10],
                              keypoints3d, keypoints2d, True, rng)

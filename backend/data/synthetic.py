@@ -32,7 +32,8 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from ..hand_model import HandModel, JOINT_NAMES, KEYPOINT_NAMES, load_hand_model, mirror_points, mirror_pose
+from ..hand_model.builtin import THUMB_DIRECTION
+from ..hand_model import HandModel, JOINT_NAMES, KEYPOINT_NAMES, load_hand_model, mirror_pose
 
 IMAGE_SIZE = (640, 480)  # width, height in pixels
 FINGERS = ("index", "middle", "ring", "pinky")
@@ -60,9 +61,8 @@ MCP_FLEX, PIP_FLEX, DIP_FLEX = (-20.0, 95.0), (0.0, 110.0), (0.0, 80.0)
 ABDUCTION = {"index": (-15.0, 20.0), "middle": (-12.0, 12.0), "ring": (-12.0, 12.0), "pinky": (-25.0, 15.0)}
 SPREAD_DIRECTION = {"index": 1.0, "middle": 0.0, "ring": -0.6, "pinky": -1.0}  # + towards the thumb
 
-# Thumb axes in the right hand's model frame (see backend.hand_model.builtin: the thumb points along
-# THUMB_DIRECTION); flexion curls it towards the palm, opposition swings it across the palm.
-THUMB_DIRECTION = np.array([-0.62, -0.28, 0.73]) / np.linalg.norm([-0.62, -0.28, 0.73])
+# Thumb axes in the right hand's model frame (the built-in hand's thumb points along THUMB_DIRECTION);
+# flexion curls it towards the palm, opposition swings it across the palm.
 THUMB_FLEX_AXIS = np.cross(THUMB_DIRECTION, [0.0, -1.0, 0.0])
 THUMB_FLEX_AXIS /= np.linalg.norm(THUMB_FLEX_AXIS)
 THUMB_OPPOSITION_AXIS = np.array([1.0, 0.0, 0.0])
@@ -127,7 +127,7 @@ def sample_global_orientation(rng: np.random.Generator, count: int) -> np.ndarra
     """(count, 3) axis-angle taking the hand's model frame into the camera frame (x right, y down, z forward)."""
     uniform = Rotation.random(count, random_state=rng)
     # Typical view: fingers up (model -x -> camera -y), palm (model -y) towards the camera (-z) or away.
-    typical = Rotation.from_matrix(np.array([[0, 1, 0], [1, 0, 0], [0, 0, -1]], dtype=float))
+    typical = Rotation.from_matrix(np.array([[0, 0, 1], [1, 0, 0], [0, 1, 0]], dtype=float))
     facing_away = Rotation.from_euler("y", np.where(rng.random(count) < 0.5, 0.0, 180.0), degrees=True)
     jitter = Rotation.from_rotvec(rng.normal(0, 0.5, size=(count, 3)))
     near_typical = jitter * facing_away * typical
@@ -167,7 +167,6 @@ class SyntheticHands:
         target = np.stack([rng.uniform(-0.4, 0.4, count) * width, rng.uniform(-0.4, 0.4, count) * height], -1)
         centre = keypoints.mean(1)
         translation = np.concatenate([target * depth[:, None] / focal[:, None], depth[:, None]], -1) - centre
-        translation[:, 2] = depth - centre[:, 2]
         keypoints3d = keypoints + translation[:, None]
         keypoints3d[..., 2] = np.maximum(keypoints3d[..., 2], 0.05)
         principal = np.array([width / 2, height / 2])

@@ -13,7 +13,12 @@ import torch
 
 from ..context.pose_cues import crop_cues
 from ..hand_model import mirror_points, mirror_pose
-from .synthetic import SyntheticBatch
+from .crops import crop_image
+from .synthetic import SyntheticBatch, detector_errors
+
+
+def as_tensor(array) -> torch.Tensor:
+    return torch.as_tensor(np.ascontiguousarray(array), dtype=torch.float32)
 
 
 @dataclass
@@ -38,7 +43,24 @@ def from_synthetic(batch: SyntheticBatch) -> TrainingBatch:
     pose = np.where(batch.is_right[:, None, None], batch.pose, mirror_pose(batch.pose))
     relative = batch.keypoints3d - batch.keypoints3d[:, :1]
     keypoints3d = np.where(batch.is_right[:, None, None], relative, mirror_points(relative))
-    as_tensor = lambda array: torch.as_tensor(np.ascontiguousarray(array), dtype=torch.float32)  # noqa: E731
     return TrainingBatch(pose=as_tensor(pose), betas=as_tensor(batch.betas), cues=torch.from_numpy(cues),
                          keypoints2d=as_tensor(keypoints2d), keypoints3d=as_tensor(keypoints3d),
                          occluded=torch.from_numpy(batch.occluded))
+
+
+def training_item(image_rgb, pose, betas, keypoints3d, keypoints2d, is_right: bool, rng) -> dict:
+    """One hand as tensors in the right-hand frame (shared by the dataset loaders)."""
+    cues2d, confidence, occluded = detector_errors(rng, keypoints2d[None])
+    cues, boxes = crop_cues(cues2d, confidence, np.array([is_right]))
+    crop2d = (keypoints2d - boxes[0, :2]) / boxes[0, 2]
+    relative = keypoints3d - keypoints3d[:1]
+    if not is_right:
+        crop2d[:, 0] *= -1
+        pose, relative = mirror_pose(pose), mirror_points(relative)
+    return {"pose": as_tensor(pose), "betas": as_tensor(betas), "cues": torch.from_numpy(cues[0]),
+            "keypoints2d": as_tensor(crop2d), "keypoints3d": as_tensor(relative),
+            "occluded": torch.from_numpy(occluded[0]), "image": torch.from_numpy(crop_image(image_rgb, boxes[0], is_right))}
+
+
+def collate_training_items(items: list[dict]):
+    return TrainingBatch(**{key: torch.stack([item[key] for item in items]) for key in items[0]})

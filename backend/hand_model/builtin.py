@@ -32,6 +32,8 @@ def _direction(x, y, z):
     return vector / np.linalg.norm(vector)
 
 
+THUMB_DIRECTION = _direction(-0.62, -0.28, 0.73)
+
 # Per finger: root joint position (m), pointing direction, segment lengths (m, last one to the tip),
 # half-width and half-thickness of the cross-section at the root and at the tip (m).
 _FINGERS = {
@@ -40,7 +42,7 @@ _FINGERS = {
     "ring": ((-0.086, 0.002, -0.016), _direction(-1, 0, -0.07), (0.040, 0.026, 0.022), (0.0093, 0.0083, 0.0072, 0.0063)),
     "pinky": ((-0.076, -0.001, -0.034), _direction(-1, 0, -0.16), (0.031, 0.019, 0.020), (0.0082, 0.0072, 0.0064, 0.0056)),
     # The thumb's first segment is its metacarpal, from the CMC joint near the wrist.
-    "thumb": ((-0.024, -0.012, 0.022), _direction(-0.62, -0.28, 0.73), (0.040, 0.032, 0.028), (0.0125, 0.0105, 0.0085, 0.0072)),
+    "thumb": ((-0.024, -0.012, 0.022), THUMB_DIRECTION, (0.040, 0.032, 0.028), (0.0125, 0.0105, 0.0085, 0.0072)),
 }
 # Palm outline seen from the back, radial (thumb) side first; the palm is a slab this thick.
 _PALM_OUTLINE = ((0.0, 0.030), (-0.050, 0.036), (-0.084, 0.035), (-0.090, 0.004), (-0.082, -0.026),

@@ -7,8 +7,8 @@ state carries its array in ``x``); anything else a pickle asks for is refused, s
 malicious file cannot run code. The loaded arrays become ``HandModelData`` for our FK.
 
 Pose convention: we use MANO with ``flat_hand_mean=True`` (smplx's name): a zero pose is
-the flat hand, and the file's ``hands_mean`` is not added. HaMeR and the MaskHand paper's
-pipeline use the same; a silent mismatch would bend every finger.
+the flat hand, and the file's ``hands_mean`` is not added (HO3D's annotations use the same;
+FreiHAND's add the mean, and its loader converts). A silent mismatch would bend every finger.
 """
 from __future__ import annotations
 
@@ -42,6 +42,12 @@ class _ChumpyArray:
         return np.asarray(self.state["x"])
 
 
+def _latin1_encode(text, encoding="latin1"):
+    if encoding != "latin1":
+        raise pickle.UnpicklingError(f"refusing to encode with codec {encoding!r}")
+    return codecs.encode(text, encoding)
+
+
 def _safe_reconstructor(cls, base, state):
     """copyreg._reconstructor, limited to ``object`` as base; ``cls`` has passed the allowlist."""
     if base is not object:
@@ -69,7 +75,7 @@ _ALLOWED = {
     ("scipy.sparse._csr", "csr_matrix"): scipy.sparse.csr_matrix,
     ("chumpy.ch", "Ch"): _ChumpyArray,
     # Python 3 writes bytes in protocol 2 as _codecs.encode(text, "latin1"): files re-saved without chumpy.
-    ("_codecs", "encode"): codecs.encode,
+    ("_codecs", "encode"): _latin1_encode,
 }
 
 

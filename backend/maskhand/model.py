@@ -35,6 +35,9 @@ class MaskHand(nn.Module):
         self.config = config
         self.tokenizer = VQMano(config.tokenizer)
         self.transformer = MaskedPoseTransformer(config.transformer, config.tokenizer)
+        if config.hand_model == "mano" and mano_folder is None:
+            raise CheckpointError(f"checkpoint '{config.name}' was trained with MANO: set the MANO folder "
+                                  "(MANO_RIGHT.pkl, MANO_LEFT.pkl) to use it")
         # The network works on right hands; left ones are mirrored in and out (see backend.data.training_batch).
         self.hand = load_hand_model("right", mano_folder if config.hand_model == "mano" else None)
 
@@ -91,7 +94,7 @@ def load_weights(folder: str | Path, parts: dict[str, nn.Module]) -> None:
             missing, unexpected = module.load_state_dict(part, strict=False)
         except RuntimeError as error:  # tensors of the wrong shape
             raise CheckpointError(f"'{weights}' does not match its {CONFIG_FILE} ({name}): "
-                                  f"{str(error).splitlines()[1].strip()}") from None
+                                  f"{str(error).strip().splitlines()[-1].strip()}") from None
         if missing or unexpected:
             raise CheckpointError(f"'{weights}' does not match its {CONFIG_FILE} ({name}): "
                                   f"missing {missing[:3]}, unexpected {unexpected[:3]}")

@@ -67,11 +67,13 @@ def sample(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None = None
            reprojection_rank_weight: float = 0.0) -> SamplingResult:
     """Decode poses for cues (B, 21, 3) [and image crops (B, 3, H, W)]. ``hand`` (a right ``HandModel``) is needed only when
     ``reprojection_rank_weight`` > 0, to rank hypotheses by how well they reproject onto the cues."""
-    batch, length = cues.shape[0], engine.num_tokens
+    if iterations < 1 or samples < 1:
+        raise ValueError(f"iterations and samples must be at least 1 (got {iterations}, {samples})")
+    batch, length, device = cues.shape[0], engine.num_tokens, cues.device
     cues_k = cues.repeat_interleave(samples, 0)                                        # (B*K, 21, 3)
     image_k = None if image is None else image.repeat_interleave(samples, 0)
-    tokens = torch.full((batch * samples, length), engine.mask_index, dtype=torch.long)
-    confidence = torch.zeros(batch * samples, length)
+    tokens = torch.full((batch * samples, length), engine.mask_index, dtype=torch.long, device=device)
+    confidence = torch.zeros(batch * samples, length, device=device)
     for iteration in range(1, iterations + 1):
         logits, _, _ = engine.step(tokens, cues_k, image_k)
         masked = tokens == engine.mask_index
@@ -86,7 +88,8 @@ def sample(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None = None
         tokens = torch.where(masked, drawn, tokens)
         confidence = torch.where(masked, drawn_confidence, confidence)
         remask = math.ceil(cosine_schedule(iteration / iterations) * length) if iteration < iterations else 0
-        if remask:
+        remask = min(remask, int(masked.sum(1).min()) - 1)  # every iteration fixes at least one token
+        if remask > 0:
             # Only tokens chosen in this iteration may be re-masked; earlier choices are final.
             ranking = torch.where(masked, confidence, torch.full_like(confidence, math.inf))
             lowest = ranking.argsort(1)[:, :remask]
@@ -101,7 +104,7 @@ def sample(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None = None
                                                                        focal_crop)
     scores = scores.view(batch, samples)
     best = scores.argmax(1)                                                            # (B,)
-    rows = torch.arange(batch)
+    rows = torch.arange(batch, device=device)
     matrices = rotation_6d_to_matrix(rotation_6d).view(batch, samples, 16, 3, 3)
     spread = geodesic_angle(matrices, matrices[rows, best][:, None])                   # (B, K, 16)
     uncertainty = torch.rad2deg(spread.sum(1) / max(samples - 1, 1))

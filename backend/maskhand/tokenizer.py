@@ -74,9 +74,10 @@ class EMAQuantizer(nn.Module):
             return
         picks = torch.randint(0, flat.shape[0], (count,), device=flat.device)
         fresh = flat[picks] + 0.01 * flat.std() * torch.randn_like(flat[picks])
+        restart_count = max(1.0, self.dead_threshold)
         self.codebook[dead] = fresh
-        self.ema_sum[dead] = fresh
-        self.ema_count[dead] = 1.0 if self.dead_threshold <= 1.0 else self.dead_threshold
+        self.ema_sum[dead] = fresh * restart_count
+        self.ema_count[dead] = restart_count
 
 
 class VQMano(nn.Module):

@@ -1,0 +1,68 @@
+"""The shipped default checkpoint (trained by `python -m backend.train default`) and its ONNX engine."""
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from backend.data.synthetic import SyntheticHands
+from backend.data.training_batch import from_synthetic
+from backend.maskhand.config import MaskHandConfig, TokenizerConfig, TransformerConfig
+from backend.maskhand.model import CONFIG_FILE, DEFAULT_CHECKPOINT, WEIGHTS_FILE, MaskHand
+from backend.maskhand.onnx_engine import OnnxEngine
+from backend.maskhand.sampling import TorchEngine, sample
+from backend.train import train_default
+
+
+@pytest.fixture(scope="module")
+def model():
+    return MaskHand.load()
+
+
+@pytest.fixture(scope="module")
+def cues():
+    return from_synthetic(SyntheticHands(seed=99).sample(6)).cues
+
+
+def test_default_checkpoint_is_small_self_describing_and_loads_by_default(model):
+    size = sum((DEFAULT_CHECKPOINT / name).stat().st_size for name in (CONFIG_FILE, WEIGHTS_FILE))
+    assert size < 30 * 2**20
+    assert model.config.name == "maskhand-k" and model.config.transformer.image_encoder is None
+    assert model.config.hand_model == "builtin"
+
+
+def test_onnx_engine_matches_torch(model, cues):
+    torch_engine, onnx_engine = TorchEngine(model), OnnxEngine(DEFAULT_CHECKPOINT)
+    tokens = torch.randint(0, model.mask_index + 1, (cues.shape[0], 64), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = torch_engine.step(tokens, cues)
+    for ours, theirs in zip(onnx_engine.step(tokens, cues), expected):
+        assert torch.allclose(ours, theirs, atol=1e-4, rtol=0)
+    codes = tokens.clamp_max(model.mask_index - 1)
+    with torch.no_grad():
+        assert torch.allclose(onnx_engine.decode(codes), torch_engine.decode(codes), atol=1e-4, rtol=0)
+    greedy = dict(iterations=5, samples=2, temperature=0.0)
+    on_torch = sample(torch_engine, cues, **greedy)
+    on_onnx = sample(onnx_engine, cues, **greedy)
+    assert torch.equal(on_onnx.tokens, on_torch.tokens)
+    assert torch.allclose(on_onnx.pose, on_torch.pose, atol=1e-4, rtol=0)
+
+
+def test_trained_sampling_gives_distinct_confident_hypotheses(model, cues):
+    result = sample(TorchEngine(model), cues, samples=8, generator=torch.Generator().manual_seed(0),
+                    hand=model.hand, reprojection_rank_weight=model.config.sampling.reprojection_rank_weight)
+    distinct = {tuple(s.flatten().tolist()) for s in result.samples[0].round(decimals=5)}
+    assert len(distinct) > 1
+    assert result.token_confidence.mean() > 0.3  # far from uniform over the codebook
+    assert torch.isfinite(result.uncertainty).all()
+
+
+def test_training_is_deterministic_from_its_seed(tmp_path):
+    config = MaskHandConfig(tokenizer=TokenizerConfig(codebook_size=32, code_dim=4, hidden=16),
+                            transformer=TransformerConfig(dim=32, layers=1, heads=2, cue_layers=1,
+                                                          refinement_blocks=1, head_layers=1))
+    config.training.tokenizer_steps = config.training.transformer_steps = 3
+    config.training.batch_size = config.training.tokenizer_batch_size = 8
+    train_default(config, tmp_path / "a")
+    train_default(config, tmp_path / "b")
+    first, second = (load_file(tmp_path / run / WEIGHTS_FILE) for run in ("a", "b"))
+    assert first.keys() == second.keys()
+    assert all(torch.equal(first[name], second[name]) for name in first)
