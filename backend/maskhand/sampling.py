@@ -56,6 +56,8 @@ class SamplingResult:
     camera: torch.Tensor            # (B, 3) weak-perspective (s, tx, ty)
     samples: torch.Tensor           # (B, K, 16, 3) every hypothesis
     sample_scores: torch.Tensor     # (B, K) ranking score (higher is better)
+    sample_betas: torch.Tensor      # (B, K, 10)
+    sample_camera: torch.Tensor     # (B, K, 3)
     token_confidence: torch.Tensor  # (B, L) probability of each chosen token, best hypothesis
     uncertainty: torch.Tensor       # (B, 16) degrees: mean angle of the hypotheses from the best one
     tokens: torch.Tensor            # (B, L) the best hypothesis's tokens
@@ -111,7 +113,8 @@ def sample(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None = None
     poses = rotation_6d_to_axis_angle(rotation_6d).view(batch, samples, 16, 3)
     pick = lambda tensor: tensor.view(batch, samples, *tensor.shape[1:])[rows, best]  # noqa: E731
     return SamplingResult(pose=poses[rows, best], betas=pick(betas), camera=pick(camera), samples=poses,
-                          sample_scores=scores, token_confidence=pick(confidence), uncertainty=uncertainty,
+                          sample_scores=scores, sample_betas=betas.view(batch, samples, -1),
+                          sample_camera=camera.view(batch, samples, 3), token_confidence=pick(confidence), uncertainty=uncertainty,
                           tokens=pick(tokens))
 
 

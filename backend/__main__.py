@@ -1,0 +1,89 @@
+"""The backend's command line.
+
+    python -m backend capture VIDEO -o result.npz [--preview preview.mp4] [options]
+    python -m backend serve [--checkpoint DIR] [--mano-folder DIR]     # the add-on's subprocess service
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+
+
+def parse_frames(text: str) -> tuple:
+    start, _, end = text.partition(":")
+    return int(start or 0), (int(end) if end else None)
+
+
+def capture_command(args: argparse.Namespace) -> int:
+    from .pipeline import run_capture
+    from .protocol import CaptureRequest, ProtocolError
+
+    frame_start, frame_end = parse_frames(args.frames)
+    try:
+        request = CaptureRequest(job=uuid.uuid4().hex[:8], video=args.video, output=args.output,
+                                 frame_start=frame_start, frame_end=frame_end, hands=args.hands, samples=args.samples,
+                                 iterations=args.iterations, temperature=args.temperature, temporal=not args.no_temporal,
+                                 device=args.device, engine=args.engine, checkpoint=args.checkpoint,
+                                 mano_folder=args.mano_folder, mirrored=args.mirrored, preview=args.preview)
+        request.validate()
+        summary = run_capture(request, progress=ProgressBar(sys.stderr),
+                              warn=lambda code, message: print(f"warning [{code}]: {message}", file=sys.stderr))
+    except ProtocolError as error:
+        print(f"error [{error.code}]: {error.message}" + (f"\n  {error.hint}" if error.hint else ""), file=sys.stderr)
+        return 2
+    hands = ", ".join(f"{side} in {count} frames" for side, count in summary["hands"].items())
+    print(f"wrote {summary['result']}: {summary['frames']} frames, {hands} ({summary['seconds']:.1f} s on "
+          f"{summary['device']}, {summary['engine']})")
+    return 0
+
+
+class ProgressBar:
+    """A one-line progress bar on a terminal; silent when stderr is not one (logs, CI)."""
+
+    def __init__(self, stream):
+        self.stream, self.active = stream, stream.isatty()
+
+    def __call__(self, stage: str, frame: int, total: int, **_):
+        if not self.active:
+            return
+        width = 30
+        filled = int(width * frame / max(total, 1))
+        self.stream.write(f"\r{stage:<10} [{'#' * filled}{'.' * (width - filled)}] {frame}/{total}")
+        if stage == "preview" or frame >= total and stage == "smoothing":
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m backend", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    capture = commands.add_parser("capture", help="capture the hands in a video (or image) to a result .npz")
+    capture.add_argument("video")
+    capture.add_argument("-o", "--output", required=True, help="result .npz")
+    capture.add_argument("--frames", default=":", help="frame range START:END (END exclusive), e.g. 0:120")
+    capture.add_argument("--hands", choices=("left", "right", "both"), default="both")
+    capture.add_argument("--samples", type=int, default=8, help="K hypotheses per hand (uncertainty, temporal mode)")
+    capture.add_argument("--iterations", type=int, default=5, help="T decoding iterations (quality vs speed)")
+    capture.add_argument("--temperature", type=float, default=1.0)
+    capture.add_argument("--no-temporal", action="store_true", help="pick each frame's best hypothesis on its own")
+    capture.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
+    capture.add_argument("--engine", choices=("torch", "onnx"), default="torch")
+    capture.add_argument("--checkpoint", help="MaskHand checkpoint folder (default: the bundled maskhand-k)")
+    capture.add_argument("--mano-folder", help="folder with MANO_RIGHT.pkl and MANO_LEFT.pkl (default: built-in hand)")
+    capture.add_argument("--mirrored", action="store_true", help="the footage is mirrored (selfie camera)")
+    capture.add_argument("--preview", help="write a preview video (.mp4) or still (.png)")
+    serve = commands.add_parser("serve", help="JSON-lines service on stdin/stdout (docs/protocol.md)")
+    serve.add_argument("--checkpoint")
+    serve.add_argument("--mano-folder")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        from .server import main as serve_main
+
+        return serve_main(args.checkpoint, args.mano_folder)
+    return capture_command(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

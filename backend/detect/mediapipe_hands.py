@@ -1,0 +1,120 @@
+"""Hand boxes, handedness and 21 keypoints per frame from MediaPipe's legacy hand solution.
+
+The models ship inside the mediapipe 0.10.21 wheel and run offline on the CPU. Two things
+are added on top:
+
+* **Handedness for ordinary footage.** MediaPipe labels hands as if the image were a mirrored
+  selfie; unless the footage is mirrored, "Left" is the subject's right hand, so labels are
+  swapped.
+* **Recall.** The palm detector looks at the whole frame at 192x192 and misses hands that
+  are small in it. When a frame yields fewer hands than asked for, a second pass runs the
+  detector on overlapping tiles (2x2 and 3x3, each 1.5x a grid cell), maps what it finds back
+  and merges it with non-maximum suppression. Tile-only hands must score higher, to keep
+  false hands out. In video the extra pass runs at most every ``recall_interval`` frames.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+TILE_GRIDS = (2, 3)
+TILE_OVERLAP = 1.5
+TILE_MIN_SCORE = 0.85
+SAME_HAND_IOU = 0.3
+
+
+@dataclass
+class HandDetection:
+    keypoints: np.ndarray   # (21, 2) pixels, MediaPipe / OpenPose order
+    side: str               # "right" or "left": the subject's hand
+    score: float            # MediaPipe's handedness confidence
+
+    @property
+    def box(self) -> np.ndarray:
+        """[x0, y0, x1, y1] around the keypoints, pixels."""
+        return np.concatenate([self.keypoints.min(0), self.keypoints.max(0)])
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    overlap = np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None).prod()
+    union = np.prod(a[2:] - a[:2]) + np.prod(b[2:] - b[:2]) - overlap
+    return float(overlap / union) if union > 0 else 0.0
+
+
+def merge_detections(detections: list[HandDetection], limit: int) -> list[HandDetection]:
+    """Non-maximum suppression over keypoint boxes, best score first; at most ``limit`` hands."""
+    kept: list[HandDetection] = []
+    for candidate in sorted(detections, key=lambda d: -d.score):
+        if all(box_iou(candidate.box, other.box) < SAME_HAND_IOU for other in kept):
+            kept.append(candidate)
+    return kept[:limit]
+
+
+class MediaPipeHands:
+    """``detect(frame_bgr) -> [HandDetection]``. Use as a context manager (it holds native graphs)."""
+
+    def __init__(self, max_hands: int = 2, video: bool = True, mirrored: bool = False,
+                 min_confidence: float = 0.3, model_complexity: int = 1, extra_passes: bool = True,
+                 recall_interval: int = 15):
+        import mediapipe as mp
+
+        self.max_hands, self.mirrored = max_hands, mirrored
+        self.extra_passes, self.recall_interval = extra_passes, recall_interval
+        self._frames_since_recall = recall_interval
+        solution = mp.solutions.hands
+        self._full = solution.Hands(static_image_mode=not video, max_num_hands=max_hands,
+                                    model_complexity=model_complexity, min_detection_confidence=min_confidence,
+                                    min_tracking_confidence=0.5)
+        self._tiles = solution.Hands(static_image_mode=True, max_num_hands=max_hands, model_complexity=model_complexity,
+                                     min_detection_confidence=min_confidence) if extra_passes else None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        for graph in (self._full, self._tiles):
+            if graph is not None:
+                graph.close()
+
+    def detect(self, frame_bgr: np.ndarray) -> list[HandDetection]:
+        rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
+        found = self._run(self._full, rgb, (0, 0))
+        self._frames_since_recall += 1
+        if (self._tiles is not None and len(found) < self.max_hands
+                and self._frames_since_recall >= self.recall_interval):
+            self._frames_since_recall = 0
+            extra = [d for d in self._tile_pass(rgb) if d.score >= TILE_MIN_SCORE]
+            found = merge_detections(found + extra, self.max_hands)
+        return found
+
+    def _tile_pass(self, rgb: np.ndarray) -> list[HandDetection]:
+        height, width = rgb.shape[:2]
+        found = []
+        for grid in TILE_GRIDS:
+            tile_h, tile_w = min(height, int(height / grid * TILE_OVERLAP)), min(width, int(width / grid * TILE_OVERLAP))
+            for row in range(grid):
+                for column in range(grid):
+                    y0 = round(row * (height - tile_h) / (grid - 1))
+                    x0 = round(column * (width - tile_w) / (grid - 1))
+                    tile = np.ascontiguousarray(rgb[y0:y0 + tile_h, x0:x0 + tile_w])
+                    found += self._run(self._tiles, tile, (x0, y0))
+        return merge_detections(found, len(found))
+
+    def _run(self, graph, rgb: np.ndarray, offset: tuple) -> list[HandDetection]:
+        result = graph.process(rgb)
+        height, width = rgb.shape[:2]
+        detections = []
+        for landmarks, handedness in zip(result.multi_hand_landmarks or [], result.multi_handedness or []):
+            points = np.array([[p.x * width + offset[0], p.y * height + offset[1]] for p in landmarks.landmark])
+            label = handedness.classification[0].label.lower()          # as if the image were mirrored
+            side = label if self.mirrored else ("right" if label == "left" else "left")
+            detections.append(HandDetection(points, side, float(handedness.classification[0].score)))
+        return detections

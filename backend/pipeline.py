@@ -1,0 +1,275 @@
+"""Footage in, per-frame MaskHand results out: decode, detect, track, estimate, smooth, write.
+
+Streaming: frames are decoded one at a time and only a chunk of them (``CHUNK_FRAMES``) is
+held while its hands are estimated in one batch, so memory stays flat in the video's length;
+what is kept per frame is the K hypotheses and a few small arrays. The preview, if asked
+for, is drawn in a second decoding pass once the final poses are chosen.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+import torch
+
+from .context.pose_cues import crop_cues
+from .detect.mediapipe_hands import MediaPipeHands
+from .detect.tracker import HandTracker
+from .hand_model import ManoModelError, load_hand_model, mirror_pose
+from .maskhand.heads import camera_translation
+from .maskhand.model import DEFAULT_CHECKPOINT, CheckpointError, MaskHand
+from .maskhand.sampling import TorchEngine, sample
+from .protocol import CaptureRequest, ProtocolError
+from .result import empty_side, write_result
+from .temporal import smoothest_path
+
+log = logging.getLogger(__name__)
+
+CHUNK_FRAMES = 16
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+class Cancelled(Exception):
+    pass
+
+
+@dataclass
+class Footage:
+    path: Path
+    fps: float
+    width: int
+    height: int
+    frame_count: int     # as the container reports it (may be wrong for damaged files)
+    is_image: bool
+
+    @property
+    def focal(self) -> float:
+        """The camera is unknown: assume a focal length equal to the frame's long side (a phone's ~53 degree
+        view), which puts hands at plausible distances. HaMeR's 5000/256 x long side would put them ~20 m away."""
+        return float(max(self.width, self.height))
+
+    def frames(self, start: int, end: int | None):
+        """Yield (index, BGR frame) for start <= index < end, decoding sequentially."""
+        if self.is_image:
+            if start == 0:
+                yield 0, cv2.imread(str(self.path))
+            return
+        capture = cv2.VideoCapture(str(self.path))
+        try:
+            if start:
+                capture.set(cv2.CAP_PROP_POS_FRAMES, start)
+            index = start
+            while end is None or index < end:
+                ok, frame = capture.read()
+                if not ok:
+                    return
+                yield index, frame
+                index += 1
+        finally:
+            capture.release()
+
+
+def open_footage(path: str | Path) -> Footage:
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ProtocolError("file_not_found", f"footage not found: '{path}'", "check the path of the footage file")
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        image = cv2.imread(str(path))
+        if image is None:
+            raise ProtocolError("not_a_video", f"'{path}' could not be read as an image",
+                                "use a video (mp4, mov, avi, mkv) or an image OpenCV can read")
+        return Footage(path, 1.0, image.shape[1], image.shape[0], 1, True)
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            raise ProtocolError("not_a_video", f"'{path}' is not a video OpenCV can open",
+                                "use a video (mp4, mov, avi, mkv) or re-encode it, e.g. with ffmpeg to H.264 mp4")
+        ok, frame = capture.read()
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        if not ok or frame is None:
+            code = "no_frames" if count <= 0 else "video_corrupt"
+            raise ProtocolError(code, f"'{path}' holds no decodable frame", "check that the file plays; re-encode it")
+        fps = capture.get(cv2.CAP_PROP_FPS)
+        return Footage(path, fps if fps and fps > 0 else 30.0, frame.shape[1], frame.shape[0], max(count, 1), False)
+    finally:
+        capture.release()
+
+
+class PoseEstimator:
+    """The MaskHand model behind a chosen engine and device, plus the output hand models."""
+
+    def __init__(self, request: CaptureRequest, device: str):
+        checkpoint = Path(request.checkpoint).expanduser() if request.checkpoint else DEFAULT_CHECKPOINT
+        try:
+            self.model = MaskHand.load(checkpoint, mano_folder=request.mano_folder, device=device)
+            self.hands = {side: load_hand_model(side, request.mano_folder).to(device) for side in ("left", "right")}
+        except CheckpointError as error:
+            raise ProtocolError("checkpoint_invalid", str(error),
+                                "choose a MaskHand checkpoint folder, or leave it empty for the bundled default") from None
+        except ManoModelError as error:
+            raise ProtocolError("mano_invalid", str(error), "fix the MANO folder or leave it empty") from None
+        self.device = device
+        if request.engine == "onnx":
+            from .maskhand.onnx_engine import OnnxEngine
+
+            try:
+                self.engine = OnnxEngine(checkpoint, device=device)
+            except (FileNotFoundError, ValueError) as error:
+                raise ProtocolError("engine_unavailable", str(error), "use the torch engine") from None
+        else:
+            self.engine = TorchEngine(self.model)
+        self.name = self.model.config.name
+        self.generator = torch.Generator(device="cpu").manual_seed(0)
+
+    def estimate(self, cues: np.ndarray, request: CaptureRequest):
+        cues_tensor = torch.as_tensor(cues, device=self.device if request.engine == "torch" else "cpu")
+        sampling = self.model.config.sampling
+        with torch.no_grad():
+            return sample(self.engine, cues_tensor, iterations=request.iterations, samples=request.samples,
+                          temperature=request.temperature, generator=self.generator, hand=self.model.hand,
+                          focal_crop=self.model.config.focal_crop,
+                          reprojection_rank_weight=sampling.reprojection_rank_weight)
+
+
+def full_frame_translation(camera: np.ndarray, boxes: np.ndarray, is_right: np.ndarray, footage: Footage,
+                           focal_crop: float) -> np.ndarray:
+    """Crop cameras (M, K, 3) (s, tx, ty) -> translations (M, K, 3) in the full frame's camera (HaMeR's cam_crop_to_full)."""
+    scale = camera[..., 0] * boxes[:, None, 2]
+    tx = camera[..., 1] * np.where(is_right, 1.0, -1.0)[:, None]  # the crop of a left hand was mirrored
+    return np.stack([tx + 2 * (boxes[:, None, 0] - footage.width / 2) / scale,
+                     camera[..., 2] + 2 * (boxes[:, None, 1] - footage.height / 2) / scale,
+                     2 * footage.focal / scale], -1)
+
+
+def resolve_device(requested: str, warn: Callable) -> str:
+    if requested == "cpu":
+        return "cpu"
+    if torch.cuda.is_available():
+        return "cuda"
+    if requested == "cuda":
+        warn("cuda_unavailable", "CUDA was asked for but no CUDA device is available: running on the CPU")
+    return "cpu"
+
+
+def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, warn: Callable = lambda *_: None,
+                cancelled: Callable[[], bool] = lambda: False) -> dict:
+    """Run one capture job; returns a summary. Raises ProtocolError (bad input) or Cancelled."""
+    started = time.monotonic()
+    footage = open_footage(request.video)
+    end = request.frame_end if request.frame_end is not None else footage.frame_count
+    if request.frame_start >= footage.frame_count:
+        raise ProtocolError("bad_frame_range", f"frame_start {request.frame_start} is beyond the footage's "
+                            f"{footage.frame_count} frames", "choose a frame range inside the footage")
+    end = min(end, footage.frame_count)
+    device = resolve_device(request.device, warn)
+    progress(stage="loading", frame=0, total=end - request.frame_start)
+    estimator = PoseEstimator(request, device)
+    sides = request.sides
+    frames = np.arange(request.frame_start, end)
+    store = {side: _HypothesisStore(len(frames), request.samples) for side in sides}
+    tracker = HandTracker(sides=sides)
+    decoded = 0
+    with MediaPipeHands(max_hands=len(sides) if len(sides) > 1 else 2, video=not footage.is_image,
+                        mirrored=request.mirrored) as detector:
+        chunk = []
+        for index, frame in footage.frames(request.frame_start, end):
+            assigned = tracker.update(detector.detect(frame))
+            chunk += [(index - request.frame_start, side, det) for side, det in assigned.items() if det is not None]
+            decoded += 1
+            if decoded % CHUNK_FRAMES == 0:
+                _estimate_chunk(chunk, estimator, store, footage, request)
+                chunk = []
+                if cancelled():
+                    raise Cancelled()
+                progress(stage="capturing", frame=decoded, total=len(frames))
+        _estimate_chunk(chunk, estimator, store, footage, request)
+    if cancelled():
+        raise Cancelled()
+    if decoded < len(frames):
+        warn("video_truncated", f"decoded {decoded} of the {len(frames)} frames the footage reports: "
+             "the file is truncated or damaged; frames after that are marked as having no hand")
+    progress(stage="smoothing", frame=decoded, total=len(frames))
+    results = {side: store[side].finish(frames, estimator.hands[side], request.temporal and request.samples > 1)
+               for side in sides}
+    found = {side: int(results[side]["valid"].sum()) for side in sides}
+    if not any(found.values()):
+        warn("no_hands", f"no hands were found in '{footage.path.name}' (frames {request.frame_start}-{end - 1})")
+    try:
+        write_result(request.output, results, footage.fps, (footage.width, footage.height), footage.focal,
+                     estimator.name, f"maskhand-checkpoint/{estimator.model.config.name}")
+    except OSError as error:
+        raise ProtocolError("output_unwritable", f"cannot write '{request.output}': {error}",
+                            "choose a folder you can write to") from None
+    if request.preview:
+        progress(stage="preview", frame=decoded, total=len(frames))
+        from .preview import write_preview
+
+        write_preview(request.preview, footage, request.frame_start, end, results, estimator.hands, cancelled)
+    return {"result": str(Path(request.output).resolve()), "frames": int(len(frames)), "decoded": decoded,
+            "hands": found, "device": device, "engine": request.engine, "seconds": round(time.monotonic() - started, 3)}
+
+
+class _HypothesisStore:
+    """Per-frame hypotheses of one side, kept until the path through them is chosen."""
+
+    def __init__(self, count: int, samples: int):
+        self.valid = np.zeros(count, bool)
+        self.samples = np.zeros((count, samples, 16, 3), np.float32)      # own side's convention
+        self.scores = np.zeros((count, samples), np.float32)
+        self.betas = np.zeros((count, samples, 10), np.float32)
+        self.cam_t = np.zeros((count, samples, 3), np.float32)
+        self.best = np.zeros(count, np.int64)
+        self.uncertainty = np.zeros((count, 16), np.float32)
+        self.keypoints2d = np.zeros((count, 21, 2), np.float32)
+        self.confidence = np.zeros((count, 21), np.float32)
+        self.score = np.zeros(count, np.float32)
+
+    def finish(self, frames: np.ndarray, hand, temporal: bool) -> dict:
+        chosen = smoothest_path(self.samples, self.scores, self.valid) if temporal else self.best
+        rows = np.arange(len(frames))
+        arrays = empty_side(frames)
+        pose = self.samples[rows, chosen]
+        arrays.update(valid=self.valid, global_orient=pose[:, 0], hand_pose=pose[:, 1:], betas=self.betas[rows, chosen],
+                      cam_t=self.cam_t[rows, chosen], keypoints2d=self.keypoints2d, keypoint_conf=self.confidence,
+                      uncertainty=self.uncertainty, score=self.score)
+        if self.valid.any():
+            with torch.no_grad():
+                device = hand.v_template.device
+                keypoints = hand(torch.as_tensor(pose[self.valid], device=device),
+                                 torch.as_tensor(arrays["betas"][self.valid], device=device),
+                                 with_vertices=False).keypoints.cpu().numpy()
+            arrays["joints3d"][self.valid] = keypoints + arrays["cam_t"][self.valid][:, None]
+        for name in ("global_orient", "hand_pose", "betas", "cam_t", "uncertainty"):
+            arrays[name][~self.valid] = 0
+        return arrays
+
+
+def _estimate_chunk(chunk: list, estimator: PoseEstimator, store: dict, footage: Footage,
+                    request: CaptureRequest) -> None:
+    if not chunk:
+        return
+    rows = np.array([row for row, _, _ in chunk])
+    sides = [side for _, side, _ in chunk]
+    is_right = np.array([side == "right" for side in sides])
+    keypoints = np.stack([det.keypoints for _, _, det in chunk])                       # (M, 21, 2)
+    confidence = np.repeat(np.array([det.score for _, _, det in chunk], np.float32)[:, None], 21, 1)
+    cues, boxes = crop_cues(keypoints, confidence, is_right)
+    result = estimator.estimate(cues, request)
+    samples = result.samples.cpu().numpy()                                             # right-hand frame
+    samples = np.where(is_right[:, None, None, None], samples, mirror_pose(samples))
+    cam_t = full_frame_translation(result.sample_camera.cpu().numpy(), boxes, is_right, footage,
+                                   estimator.model.config.focal_crop)
+    for m, (row, side) in enumerate(zip(rows, sides)):
+        target = store[side]
+        target.valid[row] = True
+        target.samples[row], target.scores[row] = samples[m], result.sample_scores[m].cpu().numpy()
+        target.betas[row], target.cam_t[row] = result.sample_betas[m].cpu().numpy(), cam_t[m]
+        target.best[row] = int(result.sample_scores[m].argmax())
+        target.uncertainty[row] = result.uncertainty[m].cpu().numpy()
+        target.keypoints2d[row], target.confidence[row] = keypoints[m], confidence[m]
+        target.score[row] = confidence[m, 0]

@@ -1,0 +1,111 @@
+"""The backend's subprocess protocol, version 1: one JSON object per line (see docs/protocol.md).
+
+Requests (stdin): ``capture``, ``cancel``, ``shutdown``. Replies (stdout): ``hello`` once at
+start, then per job ``progress``, ``warning``, and exactly one ``done`` or ``error``. Every
+message carries ``type`` and ``protocol``; job messages carry the request's ``job`` id.
+Arrays never travel here: a job's result is an ``.npz`` file whose path ``done`` names.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+PROTOCOL_VERSION = 1
+REQUEST_TYPES = ("capture", "cancel", "shutdown")
+REPLY_TYPES = ("hello", "progress", "warning", "done", "error")
+HANDS = ("left", "right", "both")
+DEVICES = ("auto", "cuda", "cpu")
+ENGINES = ("torch", "onnx")
+
+# Stable error codes: the add-on and scripts may branch on them; the message is for people.
+ERRORS = {
+    "bad_request": "the request is not valid protocol JSON or lacks a field",
+    "protocol_mismatch": "the client speaks another protocol version",
+    "busy": "a capture is already running",
+    "file_not_found": "the footage file does not exist",
+    "not_a_video": "the file is not a video or image OpenCV can read",
+    "no_frames": "the footage (or the frame range) holds no frames",
+    "video_corrupt": "the footage is truncated or corrupt",
+    "bad_frame_range": "the frame range is outside the footage",
+    "checkpoint_invalid": "the model checkpoint is missing, unreadable or not a MaskHand checkpoint",
+    "mano_invalid": "the MANO folder does not hold usable MANO_RIGHT.pkl / MANO_LEFT.pkl",
+    "engine_unavailable": "the chosen inference engine cannot run this checkpoint",
+    "output_unwritable": "the result file cannot be written",
+    "cancelled": "the job was cancelled",
+    "internal": "an unexpected failure in the backend (see its log)",
+}
+WARNINGS = ("cuda_unavailable", "no_hands", "video_truncated", "mirrored_guess")
+
+
+class ProtocolError(Exception):
+    def __init__(self, code: str, message: str, hint: str = ""):
+        super().__init__(message)
+        self.code, self.message, self.hint = code, message, hint
+
+
+@dataclass
+class CaptureRequest:
+    job: str
+    video: str
+    output: str
+    frame_start: int = 0
+    frame_end: int | None = None         # exclusive; None: to the end
+    hands: str = "both"
+    samples: int = 8
+    iterations: int = 5
+    temperature: float = 1.0
+    temporal: bool = True
+    device: str = "auto"
+    engine: str = "torch"
+    checkpoint: str | None = None        # None: the bundled default
+    mano_folder: str | None = None
+    mirrored: bool = False               # selfie footage: MediaPipe's handedness labels are then right as they are
+    preview: str | None = None           # an .mp4 to write the preview video to
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_message(cls, message: dict) -> "CaptureRequest":
+        known = set(cls.__dataclass_fields__) - {"extra"}
+        values = {key: message[key] for key in known if key in message}
+        for required in ("job", "video", "output"):
+            if not isinstance(values.get(required), str) or not values[required]:
+                raise ProtocolError("bad_request", f"capture needs a non-empty string '{required}'")
+        request = cls(**values, extra={k: v for k, v in message.items() if k not in known | {"type", "protocol"}})
+        request.validate()
+        return request
+
+    def validate(self) -> None:
+        for name, allowed in (("hands", HANDS), ("device", DEVICES), ("engine", ENGINES)):
+            if getattr(self, name) not in allowed:
+                raise ProtocolError("bad_request", f"'{name}' must be one of {allowed}, not {getattr(self, name)!r}")
+        if not (1 <= int(self.samples) <= 64 and 1 <= int(self.iterations) <= 64):
+            raise ProtocolError("bad_request", "samples and iterations must be between 1 and 64")
+        if self.frame_start < 0 or (self.frame_end is not None and self.frame_end <= self.frame_start):
+            raise ProtocolError("bad_frame_range", f"frame range [{self.frame_start}, {self.frame_end}) is empty",
+                                "give frame_start >= 0 and frame_end > frame_start")
+
+    @property
+    def sides(self) -> tuple:
+        return ("left", "right") if self.hands == "both" else (self.hands,)
+
+
+def encode(message_type: str, **fields) -> str:
+    """One protocol line (no newline)."""
+    return json.dumps({"type": message_type, "protocol": PROTOCOL_VERSION, **fields}, separators=(",", ":"))
+
+
+def decode(line: str) -> dict:
+    try:
+        message = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise ProtocolError("bad_request", f"not JSON: {error}") from None
+    if not isinstance(message, dict) or message.get("type") not in REQUEST_TYPES:
+        raise ProtocolError("bad_request", f"expected an object whose 'type' is one of {REQUEST_TYPES}")
+    if message.get("protocol", PROTOCOL_VERSION) != PROTOCOL_VERSION:
+        raise ProtocolError("protocol_mismatch", f"this backend speaks protocol {PROTOCOL_VERSION}, the request "
+                            f"{message.get('protocol')}", "update the add-on and the backend together")
+    return message
+
+
+def error_fields(error: ProtocolError) -> dict:
+    return {"code": error.code, "message": error.message, "hint": error.hint}

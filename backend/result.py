@@ -1,0 +1,74 @@
+"""The capture result: one versioned ``.npz`` per job (schema in docs/protocol.md).
+
+Per hand side present (``left`` / ``right``), arrays keyed ``<side>/<field>``, one row per
+frame of the captured range, frames without that hand included with ``valid=False``:
+
+    frames (N,) int, valid (N,) bool, global_orient (N, 3) and hand_pose (N, 15, 3) axis-angle
+    (MANO convention, flat-hand mean, that side's own model), betas (N, 10), cam_t (N, 3) metres,
+    joints3d (N, 21, 3) metres (camera frame, OpenCV axes), keypoints2d (N, 21, 2) pixels,
+    keypoint_conf (N, 21), uncertainty (N, 16) degrees, score (N,)
+
+plus ``schema_version``, ``sides``, ``fps``, ``image_size`` (width, height), ``focal`` (pixels),
+``model_name``, ``model_version``. Readers refuse a schema version they do not know.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+SIDE_FIELDS = {
+    "frames": ((), np.int64), "valid": ((), np.bool_), "global_orient": ((3,), np.float32),
+    "hand_pose": ((15, 3), np.float32), "betas": ((10,), np.float32), "cam_t": ((3,), np.float32),
+    "joints3d": ((21, 3), np.float32), "keypoints2d": ((21, 2), np.float32), "keypoint_conf": ((21,), np.float32),
+    "uncertainty": ((16,), np.float32), "score": ((), np.float32),
+}
+HEADER_FIELDS = ("schema_version", "sides", "fps", "image_size", "focal", "model_name", "model_version")
+
+
+class ResultSchemaError(Exception):
+    pass
+
+
+def empty_side(frames: np.ndarray) -> dict:
+    """Arrays for one side over ``frames``, every frame invalid until filled."""
+    arrays = {name: np.zeros((len(frames),) + shape, dtype) for name, (shape, dtype) in SIDE_FIELDS.items()}
+    arrays["frames"][:] = frames
+    return arrays
+
+
+def write_result(path: str | Path, sides: dict[str, dict], fps: float, image_size: tuple, focal: float,
+                 model_name: str, model_version: str) -> Path:
+    path = Path(path)
+    arrays = {"schema_version": np.int64(SCHEMA_VERSION), "sides": np.array(sorted(sides)), "fps": np.float64(fps),
+              "image_size": np.array(image_size, np.int64), "focal": np.float64(focal),
+              "model_name": np.array(model_name), "model_version": np.array(model_version)}
+    for side, fields in sides.items():
+        for name, (shape, dtype) in SIDE_FIELDS.items():
+            arrays[f"{side}/{name}"] = np.asarray(fields[name], dtype)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".partial.npz")  # never leave a half-written result behind
+    np.savez_compressed(temporary, **arrays)
+    temporary.replace(path)
+    return path
+
+
+def read_result(path: str | Path) -> dict:
+    """{"header": {...}, side: {field: array}} after checking the schema."""
+    with np.load(path, allow_pickle=False) as data:
+        if "schema_version" not in data:
+            raise ResultSchemaError(f"'{path}' is not a MaskHand result (no schema_version)")
+        version = int(data["schema_version"])
+        if version != SCHEMA_VERSION:
+            raise ResultSchemaError(f"'{path}' has result schema {version}; this reader knows {SCHEMA_VERSION}")
+        header = {name: data[name].item() if data[name].ndim == 0 else data[name] for name in HEADER_FIELDS}
+        result = {"header": header}
+        for side in data["sides"].tolist():
+            result[side] = {name: data[f"{side}/{name}"] for name in SIDE_FIELDS}
+            count = len(result[side]["frames"])
+            for name, (shape, _) in SIDE_FIELDS.items():
+                if result[side][name].shape != (count,) + shape:
+                    raise ResultSchemaError(f"'{path}': {side}/{name} has shape {result[side][name].shape}, "
+                                            f"expected {(count,) + shape}")
+    return result
