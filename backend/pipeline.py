@@ -87,6 +87,10 @@ def open_footage(path: str | Path) -> Footage:
     capture = cv2.VideoCapture(str(path))
     try:
         if not capture.isOpened():
+            if container_signature(path):
+                raise ProtocolError("video_corrupt", f"'{path}' looks like a {container_signature(path)} file but "
+                                    "cannot be decoded: it is truncated or damaged",
+                                    "copy the footage again from its source, or re-encode it")
             raise ProtocolError("not_a_video", f"'{path}' is not a video OpenCV can open",
                                 "use a video (mp4, mov, avi, mkv) or re-encode it, e.g. with ffmpeg to H.264 mp4")
         ok, frame = capture.read()
@@ -98,6 +102,19 @@ def open_footage(path: str | Path) -> Footage:
         return Footage(path, fps if fps and fps > 0 else 30.0, frame.shape[1], frame.shape[0], max(count, 1), False)
     finally:
         capture.release()
+
+
+def container_signature(path: Path) -> str | None:
+    """The container a file's first bytes announce (MP4/MOV, AVI, Matroska/WebM), or None."""
+    with open(path, "rb") as file:
+        head = file.read(12)
+    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free"):
+        return "MP4/MOV"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "AVI"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "Matroska/WebM"
+    return None
 
 
 class PoseEstimator:

@@ -34,7 +34,7 @@ ERRORS = {
     "cancelled": "the job was cancelled",
     "internal": "an unexpected failure in the backend (see its log)",
 }
-WARNINGS = ("cuda_unavailable", "no_hands", "video_truncated", "mirrored_guess")
+WARNINGS = ("cuda_unavailable", "no_hands", "video_truncated")
 
 
 class ProtocolError(Exception):

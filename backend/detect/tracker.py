@@ -43,7 +43,7 @@ class HandTracker:
             for chosen in itertools.permutations(range(len(detections)), count):
                 for assigned in itertools.combinations(tracks, count):
                     cost = sum(self._cost(track, detections[d]) for track, d in zip(assigned, chosen))
-                    if cost < best_cost:
+                    if cost < best_cost and np.isfinite(cost):
                         best, best_cost = {track.side: detections[d] for track, d in zip(assigned, chosen)}, cost
             if best:
                 break
@@ -70,7 +70,8 @@ class HandTracker:
     def _cost(self, track: _Track, detection: HandDetection) -> float:
         label_cost = 0.0 if detection.side == track.side else LABEL_PENALTY * detection.score
         if track.centre is None:
-            return label_cost
+            # Capturing one side only, a hand labelled as the other side is not acquired.
+            return np.inf if label_cost and len(self.tracks) == 1 else label_cost
         size = max(track.size, 1.0)
         distance = np.linalg.norm(_centre(detection) - track.centre) / size
         return (distance if distance <= MAX_JUMP else MAX_JUMP + 1.0) + label_cost

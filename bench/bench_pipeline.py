@@ -1,0 +1,106 @@
+"""Pipeline speed against MediaPipe alone, and memory against clip length.
+
+    .venv/bin/python bench/bench_pipeline.py [--frames 60]
+
+The clip is a slow pan across a real photograph with two hands (../shared/data/hamer_example/
+test1.jpg), so MediaPipe tracks two hands in every frame. Measured in one run, on the same
+clip: MediaPipe alone (detection + landmarks, what any pipeline must do), the whole pipeline
+with the torch engine and with the ONNX engine (T=5, K=1, temporal mode off as K=1 leaves
+nothing to choose), as frames per second and as ratios to MediaPipe alone. Memory: peak
+resident memory of a pipeline process on the clip and on the same clip ten times longer.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+PHOTO = REPO.parent / "shared" / "data" / "hamer_example" / "test1.jpg"
+RESULTS = REPO / "bench" / "results" / "pipeline.json"
+
+
+def make_clip(path: Path, frames: int) -> Path:
+    photo = cv2.imread(str(PHOTO))
+    if photo is None:
+        raise SystemExit(f"bench needs {PHOTO} (../shared/data)")
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 480))
+    for i in range(frames):
+        shift = int(40 * np.sin(2 * np.pi * i / 60))  # back and forth, any length
+        writer.write(np.ascontiguousarray(photo[40 + shift // 4: 520 + shift // 4, 100 + shift: 740 + shift]))
+    writer.release()
+    return path
+
+
+def mediapipe_alone(clip: Path) -> float:
+    from backend.detect.mediapipe_hands import MediaPipeHands
+    from backend.pipeline import open_footage
+
+    footage = open_footage(clip)
+    with MediaPipeHands(max_hands=2, video=True) as detector:
+        started, count = time.perf_counter(), 0
+        for _, frame in footage.frames(0, None):
+            detector.detect(frame)
+            count += 1
+    return count / (time.perf_counter() - started)
+
+
+def pipeline_fps(clip: Path, engine: str, out: Path) -> float:
+    from backend.pipeline import run_capture
+    from backend.protocol import CaptureRequest
+
+    request = CaptureRequest(job="bench", video=str(clip), output=str(out), samples=1, iterations=5, temporal=False,
+                             engine=engine, device="cpu")
+    run_capture(request)  # warm-up: model load, graph init
+    started = time.perf_counter()
+    summary = run_capture(request)
+    return summary["decoded"] / (time.perf_counter() - started)
+
+
+def peak_memory_mb(clip: Path, out: Path) -> float:
+    code = ("import resource, sys; sys.path.insert(0, %r); from backend.pipeline import run_capture; "
+            "from backend.protocol import CaptureRequest; run_capture(CaptureRequest(job='m', video=%r, output=%r, "
+            "samples=1, temporal=False, device='cpu')); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+            % (str(REPO), str(clip), str(out)))
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(completed.stdout.split()[-1]) / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=60)
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(2)
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        clip, long_clip = make_clip(folder / "clip.mp4", args.frames), make_clip(folder / "long.mp4", 10 * args.frames)
+        figures = {"frames": args.frames, "mediapipe_fps": mediapipe_alone(clip),
+                   "torch_fps": pipeline_fps(clip, "torch", folder / "t.npz"),
+                   "onnx_fps": pipeline_fps(clip, "onnx", folder / "o.npz")}
+        figures["torch_ratio"] = figures["torch_fps"] / figures["mediapipe_fps"]
+        figures["onnx_ratio"] = figures["onnx_fps"] / figures["mediapipe_fps"]
+        figures["peak_mb_clip"] = peak_memory_mb(clip, folder / "m1.npz")
+        figures["peak_mb_10x"] = peak_memory_mb(long_clip, folder / "m10.npz")
+        figures["memory_ratio_10x"] = figures["peak_mb_10x"] / figures["peak_mb_clip"]
+    print(f"MediaPipe alone      {figures['mediapipe_fps']:6.1f} fps")
+    print(f"pipeline, torch      {figures['torch_fps']:6.1f} fps  ratio {figures['torch_ratio']:.2f} (target >= 0.8)")
+    print(f"pipeline, ONNX       {figures['onnx_fps']:6.1f} fps  ratio {figures['onnx_ratio']:.2f} (target >= 0.8)")
+    print(f"peak memory {figures['peak_mb_clip']:.0f} MB ({args.frames} frames), {figures['peak_mb_10x']:.0f} MB "
+          f"({10 * args.frames} frames): ratio {figures['memory_ratio_10x']:.3f} (target <= 1.10)")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""The backend service end to end: the real subprocess, real MediaPipe, the real model."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from backend.result import read_result
+from tests.backend_process import BackendProcess
+
+pytestmark = pytest.mark.slow
+
+
+def write_video(path, frames, fps=30.0):
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="module")
+def clip_without_hands(tmp_path_factory):
+    """A short clip the project makes itself: a moving gradient, no hands in it."""
+    ramp = np.linspace(0, 255, 160, dtype=np.uint8)
+    frames = [np.dstack([np.roll(ramp, 4 * i)[None].repeat(120, 0)] * 3) for i in range(24)]
+    return write_video(tmp_path_factory.mktemp("clips") / "gradient.mp4", frames)
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory):
+    frames = [np.full((96, 128, 3), (i * 3) % 255, np.uint8) for i in range(600)]
+    return write_video(tmp_path_factory.mktemp("clips") / "long.mp4", frames)
+
+
+@pytest.fixture(scope="module")
+def clip_with_hands(tmp_path_factory, shared_data):
+    """A slow pan across a real photograph with two hands (../shared/data/hamer_example/test1.jpg)."""
+    photo = cv2.imread(str(shared_data / "hamer_example" / "test1.jpg"))
+    frames = [np.ascontiguousarray(photo[10 + i: 10 + i + 480, 100 + 2 * i: 100 + 2 * i + 640]) for i in range(8)]
+    return write_video(tmp_path_factory.mktemp("clips") / "pan.mp4", frames)
+
+
+@pytest.fixture()
+def backend(tmp_path):
+    process = BackendProcess(tmp_path / "backend.log")
+    yield process
+    assert process.close() == 0
+
+
+def test_hello_comes_first(backend):
+    hello = backend.next()
+    assert hello["type"] == "hello" and hello["protocol"] == 1
+    assert hello["model"] == "maskhand-k" and hello["device"] in ("cpu", "cuda")
+    assert hello["engines"] == ["torch", "onnx"] and hello["mano_found"] is False
+
+
+def test_capture_a_clip_with_hands(backend, clip_with_hands, tmp_path):
+    backend.next()
+    output = tmp_path / "pan.npz"
+    backend.send("capture", job="pan", video=str(clip_with_hands), output=str(output), samples=4)
+    messages = backend.until_end("pan")
+    assert messages[-1]["type"] == "done", messages[-1]
+    progress = [m for m in messages if m["type"] == "progress"]
+    assert progress and [m["stage"] for m in progress][0] == "loading"
+    assert all(a["frame"] <= b["frame"] for a, b in zip(progress, progress[1:]))
+    stages = [m["stage"] for m in progress]
+    assert stages.index("smoothing") > stages.index("loading")
+    result = read_result(output)
+    assert result["header"]["image_size"].tolist() == [640, 480]
+    for side in ("left", "right"):
+        assert result[side]["valid"].sum() >= 6, side
+        valid = result[side]["valid"]
+        # sane: the reconstructed keypoints reproject near the detected 2D keypoints
+        joints = result[side]["joints3d"][valid]
+        projected = result["header"]["focal"] * joints[..., :2] / joints[..., 2:] + np.array([320, 240])
+        error = np.linalg.norm(projected - result[side]["keypoints2d"][valid], axis=-1)
+        hand_size = np.ptp(result[side]["keypoints2d"][valid], axis=1).max(-1)
+        assert np.median(error / hand_size[:, None]) < 0.25, np.median(error)
+        assert np.isfinite(result[side]["uncertainty"][valid]).all()
+
+
+def test_no_hands_is_a_warning_not_an_error_and_cuda_falls_back(backend, clip_without_hands, tmp_path):
+    backend.next()
+    output = tmp_path / "gradient.npz"
+    backend.send("capture", job="g", video=str(clip_without_hands), output=str(output), device="cuda", samples=2)
+    messages = backend.until_end("g")
+    assert messages[-1]["type"] == "done"
+    codes = {m["code"] for m in messages if m["type"] == "warning"}
+    assert "no_hands" in codes
+    import torch
+
+    if not torch.cuda.is_available():
+        assert "cuda_unavailable" in codes and messages[-1]["device"] == "cpu"
+    result = read_result(output)
+    assert not result["left"]["valid"].any() and len(result["left"]["frames"]) == 24
+
+
+def test_cancel_in_the_middle_then_the_next_job_runs(backend, long_clip, clip_without_hands, tmp_path):
+    backend.next()
+    output = tmp_path / "long.npz"
+    backend.send("capture", job="long", video=str(long_clip), output=str(output), samples=2)
+    while True:
+        message = backend.next()
+        if message["type"] == "progress" and message["stage"] == "capturing":
+            backend.send("cancel", job="long")
+            break
+    end = backend.until_end("long")[-1]
+    assert end["type"] == "error" and end["code"] == "cancelled"
+    assert not output.exists()
+    backend.send("capture", job="next", video=str(clip_without_hands), output=str(tmp_path / "next.npz"), samples=2)
+    assert backend.until_end("next")[-1]["type"] == "done"
+
+
+def test_each_bad_input_gets_its_code_and_the_server_survives(backend, clip_without_hands, tmp_path):
+    backend.next()
+    not_video = tmp_path / "notes.mp4"
+    not_video.write_text("this is not a video")
+    empty = tmp_path / "empty.avi"  # a valid container holding no frame
+    cv2.VideoWriter(str(empty), cv2.VideoWriter_fourcc(*"MJPG"), 30, (64, 64)).release()
+    truncated = tmp_path / "truncated.mp4"  # mp4v writes its index last: a cut file cannot be opened at all
+    truncated.write_bytes(clip_without_hands.read_bytes()[: clip_without_hands.stat().st_size // 3])
+    foreign = tmp_path / "foreign_checkpoint"
+    foreign.mkdir()
+    (foreign / "config.json").write_text(json.dumps({"architectures": ["BertModel"]}))
+    (foreign / "model.safetensors").write_bytes(b"\0" * 16)
+    cases = {
+        "file_not_found": dict(video=str(tmp_path / "missing.mp4")),
+        "not_a_video": dict(video=str(not_video)),
+        "video_corrupt": dict(video=str(truncated)),
+        "no_frames": dict(video=str(empty)),
+        "checkpoint_invalid": dict(checkpoint=str(foreign)),
+        "mano_invalid": dict(mano_folder=str(tmp_path)),
+        "bad_frame_range": dict(frame_start=500),
+        "bad_request": dict(hands="three"),
+    }
+    for code, fields in cases.items():
+        request = dict(video=str(clip_without_hands), output=str(tmp_path / f"{code}.npz"), samples=2) | fields
+        backend.send("capture", job=code, **request)
+        end = backend.until_end(code)[-1]
+        assert end["type"] == "error" and end["code"] == code, (code, end)
+        assert end["message"] and not (tmp_path / f"{code}.npz").exists()
+    # An AVI cut short still decodes up to the cut: its frames are captured and the damage reported.
+    frames = [np.full((64, 64, 3), 40 * (i % 6), np.uint8) for i in range(60)]
+    avi = tmp_path / "whole.avi"
+    writer = cv2.VideoWriter(str(avi), cv2.VideoWriter_fourcc(*"MJPG"), 30, (64, 64))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    cut_avi = tmp_path / "cut.avi"
+    cut_avi.write_bytes(avi.read_bytes()[: avi.stat().st_size // 2])
+    backend.send("capture", job="cut", video=str(cut_avi), output=str(tmp_path / "cut.npz"), samples=2)
+    messages = backend.until_end("cut")
+    assert messages[-1]["type"] == "done" and 0 < messages[-1]["decoded"] < messages[-1]["frames"]
+    assert any(m["type"] == "warning" and m["code"] == "video_truncated" for m in messages)
+    backend.process.stdin.write("this is not json\n")
+    backend.process.stdin.flush()
+    garbage = backend.next()
+    assert garbage["type"] == "error" and garbage["code"] == "bad_request" and garbage["job"] is None
+    backend.send("capture", job="after", video=str(clip_without_hands), output=str(tmp_path / "after.npz"), samples=2)
+    assert backend.until_end("after")[-1]["type"] == "done"
