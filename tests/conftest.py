@@ -27,6 +27,14 @@ def built_extension(tmp_path_factory) -> Path:
     return build.build(tmp_path_factory.mktemp("dist"))
 
 
+@pytest.fixture(scope="session")
+def sample_clip(tmp_path_factory) -> Path:
+    """The project's own footage: the built-in hand rendered by Blender (tools/sample_clip.py), with truth beside it."""
+    from tools.sample_clip import render_clip
+
+    return render_clip(tmp_path_factory.mktemp("sample_clip") / "hand.mp4", frames=16)
+
+
 def run_blender_script(script: Path, *args: str, user_resources: Path, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run ``script`` in a fresh Python with real Blender (``bpy``), isolated user resources."""
     env = {**os.environ, "BLENDER_USER_RESOURCES": str(user_resources), "PYTHONPATH": str(REPO)}

@@ -1,0 +1,145 @@
+"""A sample clip the project makes itself: the built-in hand, skinned, lit and rendered by Blender.
+
+    .venv/bin/python tools/sample_clip.py OUT.mp4 [--frames 48] [--width 320 --height 240]
+
+The right hand turns a little while it goes through open -> fist -> point -> peace -> open.
+Beside the video it writes OUT.truth.npz: the pose per frame (MANO convention), the 3D
+keypoints in the camera frame and their projections, so tests and demos have ground truth.
+Real MediaPipe finds this hand (it is skin-coloured and hand-shaped, if simple), which is
+what makes the clip useful for end-to-end tests without any downloaded footage.
+
+Needs the project environment (bpy + torch); runs Cycles on the CPU, about 0.5 s a frame.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+LENS_MM, SENSOR_MM = 35.0, 36.0
+DEPTH_M = 0.45
+# Keyframe gestures as flexion (degrees) of MCP, PIP, DIP for index, middle, ring, pinky, and thumb flexion.
+GESTURES = {
+    "open": ((0, 0, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0), 0),
+    "fist": ((80, 95, 60), (85, 95, 60), (85, 95, 60), (85, 95, 60), 45),
+    "point": ((0, 0, 0), (85, 95, 60), (85, 95, 60), (85, 95, 60), 40),
+    "peace": ((0, 0, 0), (0, 0, 0), (85, 95, 60), (85, 95, 60), 40),
+}
+SEQUENCE = ("open", "fist", "point", "peace", "open")
+
+
+def gesture_pose(name: str) -> np.ndarray:
+    """(16, 3) pose of a right hand (flexion about +z, the built-in hand's finger axis), no wrist rotation."""
+    from backend.data.synthetic import THUMB_FLEX_AXIS
+    from backend.hand_model import JOINT_NAMES
+
+    *fingers, thumb = GESTURES[name]
+    pose = np.zeros((16, 3))
+    for finger, flexion in zip(("index", "middle", "ring", "pinky"), fingers):
+        for k, degrees in enumerate(flexion, start=1):
+            pose[JOINT_NAMES.index(f"{finger}{k}"), 2] = math.radians(degrees)
+    for k, share in ((2, 0.8), (3, 1.0)):
+        pose[JOINT_NAMES.index(f"thumb{k}")] = math.radians(thumb * share) * THUMB_FLEX_AXIS
+    return pose
+
+
+def clip_poses(frames: int) -> np.ndarray:
+    """(frames, 16, 3): the gesture sequence, eased, with the palm to the camera and a gentle turn."""
+    from scipy.spatial.transform import Rotation
+
+    keys = np.stack([gesture_pose(name) for name in SEQUENCE])
+    t = np.linspace(0, len(SEQUENCE) - 1, frames)
+    low = np.minimum(t.astype(int), len(SEQUENCE) - 2)
+    ease = (0.5 - 0.5 * np.cos(np.pi * (t - low)))[:, None, None]
+    pose = (1 - ease) * keys[low] + ease * keys[low + 1]
+    facing = Rotation.from_matrix(np.array([[0, 0, 1], [1, 0, 0], [0, 1, 0]], float))  # palm to the camera, fingers up
+    turn = Rotation.from_euler("yx", np.stack([25 * np.sin(2 * np.pi * t / (len(SEQUENCE) - 1)),
+                                               10 * np.sin(np.pi * t / 2)], 1), degrees=True)
+    pose[:, 0] = (turn * facing).as_rotvec()
+    return pose
+
+
+def render_clip(out: Path, frames: int = 48, width: int = 320, height: int = 240, samples: int = 8) -> Path:
+    import bpy
+    import cv2
+    import torch
+
+    from backend.hand_model import load_hand_model
+
+    hand = load_hand_model("right")
+    pose = clip_poses(frames)
+    with torch.no_grad():
+        output = hand(torch.as_tensor(pose, dtype=torch.float32))
+    centre = output.keypoints[:, :, :].mean((0, 1)).numpy()
+    offset = np.array([0.0, 0.0, DEPTH_M]) - centre                  # camera frame (OpenCV axes)
+    vertices = output.vertices.numpy() + offset
+    keypoints3d = output.keypoints.numpy() + offset
+    focal = LENS_MM / SENSOR_MM * width
+    keypoints2d = focal * keypoints3d[..., :2] / keypoints3d[..., 2:] + np.array([width / 2, height / 2])
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    scene = bpy.context.scene
+    mesh = bpy.data.meshes.new("MaskHandSample")
+    mesh.from_pydata(vertices[0].tolist(), [], hand.faces.numpy().tolist())
+    mesh.shade_smooth()
+    obj = bpy.data.objects.new("MaskHandSample", mesh)
+    scene.collection.objects.link(obj)
+    obj.modifiers.new("Smooth", "SUBSURF").render_levels = 2
+    material = bpy.data.materials.new("Skin")
+    material.use_nodes = True
+    material.node_tree.nodes["Principled BSDF"].inputs["Base Color"].default_value = (0.62, 0.38, 0.28, 1.0)
+    mesh.materials.append(material)
+    # Blender cameras look down their -Z with +Y up: turned 180 degrees about X, this one sees the
+    # OpenCV camera frame (x right, y down, z forward) the vertices are in.
+    camera = bpy.data.objects.new("Camera", bpy.data.cameras.new("Camera"))
+    camera.data.lens, camera.data.sensor_width, camera.data.sensor_fit = LENS_MM, SENSOR_MM, "HORIZONTAL"
+    camera.rotation_euler = (math.pi, 0.0, 0.0)
+    scene.collection.objects.link(camera)
+    scene.camera = camera
+    sun = bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", "SUN"))
+    sun.data.energy = 3.0
+    sun.rotation_euler = (math.pi + 0.4, 0.3, 0.0)
+    scene.collection.objects.link(sun)
+    scene.world = bpy.data.worlds.new("World")
+    scene.world.use_nodes = True
+    background = scene.world.node_tree.nodes["Background"]
+    background.inputs[0].default_value, background.inputs[1].default_value = (0.25, 0.3, 0.35, 1.0), 0.7
+    scene.render.engine = "CYCLES"
+    scene.cycles.device, scene.cycles.samples, scene.cycles.use_denoising = "CPU", samples, False
+    scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = width, height, 100
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), 24, (width, height))
+    with tempfile.TemporaryDirectory() as folder:
+        for frame in range(frames):
+            mesh.vertices.foreach_set("co", vertices[frame].astype(np.float32).ravel())
+            mesh.update()
+            scene.render.filepath = str(Path(folder) / "frame.png")
+            bpy.ops.render.render(write_still=True)
+            writer.write(cv2.imread(scene.render.filepath))
+    writer.release()
+    np.savez(out.with_suffix(".truth.npz"), pose=pose, keypoints3d=keypoints3d, keypoints2d=keypoints2d,
+             focal=focal, image_size=(width, height))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--frames", type=int, default=48)
+    parser.add_argument("--width", type=int, default=320)
+    parser.add_argument("--height", type=int, default=240)
+    args = parser.parse_args()
+    print(f"wrote {render_clip(args.out, args.frames, args.width, args.height)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
