@@ -29,10 +29,13 @@ def built_extension(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def sample_clip(tmp_path_factory) -> Path:
-    """The project's own footage: the built-in hand rendered by Blender (tools/sample_clip.py), with truth beside it."""
-    from tools.sample_clip import render_clip
+    """The project's own footage: the built-in hand rendered by Blender (tools/sample_clip.py), with truth beside it.
 
-    return render_clip(tmp_path_factory.mktemp("sample_clip") / "hand.mp4", frames=16)
+    Rendered in its own process, so this test process never imports bpy."""
+    out = tmp_path_factory.mktemp("sample_clip") / "hand.mp4"
+    subprocess.run([sys.executable, str(REPO / "tools" / "sample_clip.py"), str(out), "--frames", "16"],
+                   check=True, capture_output=True, timeout=600)
+    return out
 
 
 def run_blender_script(script: Path, *args: str, user_resources: Path, timeout: float = 300) -> subprocess.CompletedProcess:
