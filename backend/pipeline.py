@@ -122,15 +122,16 @@ class PoseEstimator:
 
     def __init__(self, request: CaptureRequest, device: str):
         checkpoint = Path(request.checkpoint).expanduser() if request.checkpoint else DEFAULT_CHECKPOINT
+        # With ONNX Runtime the torch model only supplies its config and hand (for ranking): keep it on the CPU.
+        self.torch_device = device if request.engine == "torch" else "cpu"
         try:
-            self.model = MaskHand.load(checkpoint, mano_folder=request.mano_folder, device=device)
+            self.model = MaskHand.load(checkpoint, mano_folder=request.mano_folder, device=self.torch_device)
             self.hands = {side: load_hand_model(side, request.mano_folder).to(device) for side in ("left", "right")}
         except CheckpointError as error:
             raise ProtocolError("checkpoint_invalid", str(error),
                                 "choose a MaskHand checkpoint folder, or leave it empty for the bundled default") from None
         except ManoModelError as error:
             raise ProtocolError("mano_invalid", str(error), "fix the MANO folder or leave it empty") from None
-        self.device = device
         if request.engine == "onnx":
             from .maskhand.onnx_engine import OnnxEngine
 
@@ -141,10 +142,10 @@ class PoseEstimator:
         else:
             self.engine = TorchEngine(self.model)
         self.name = self.model.config.name
-        self.generator = torch.Generator(device="cpu").manual_seed(0)
+        self.generator = torch.Generator(device=self.torch_device).manual_seed(0)
 
     def estimate(self, cues: np.ndarray, request: CaptureRequest):
-        cues_tensor = torch.as_tensor(cues, device=self.device if request.engine == "torch" else "cpu")
+        cues_tensor = torch.as_tensor(cues, device=self.torch_device)
         sampling = self.model.config.sampling
         with torch.no_grad():
             return sample(self.engine, cues_tensor, iterations=request.iterations, samples=request.samples,

@@ -54,6 +54,12 @@ def test_hello_comes_first(backend):
     assert hello["type"] == "hello" and hello["protocol"] == 1
     assert hello["model"] == "maskhand-k" and hello["device"] in ("cpu", "cuda")
     assert hello["engines"] == ["torch", "onnx"] and hello["mano_found"] is False
+    # The service talks over pipes only: the process holds no network socket.
+    import os
+
+    descriptors = os.listdir(f"/proc/{hello['pid']}/fd")
+    targets = [os.readlink(f"/proc/{hello['pid']}/fd/{fd}") for fd in descriptors]
+    assert not [t for t in targets if t.startswith("socket:")], targets
 
 
 def reprojection_error_in_hand_sizes(result, side):
