@@ -191,3 +191,36 @@ def test_each_bad_input_gets_its_code_and_the_server_survives(backend, clip_with
     assert garbage["type"] == "error" and garbage["code"] == "bad_request" and garbage["job"] is None
     backend.send("capture", job="after", video=str(clip_without_hands), output=str(tmp_path / "after.npz"), samples=2)
     assert backend.until_end("after")[-1]["type"] == "done"
+
+
+@pytest.mark.parametrize("photo", ["test1.jpg", "test5.jpg"])
+def test_cli_on_real_photographs(shared_data, photo, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    output, preview = tmp_path / "photo.npz", tmp_path / "preview.png"
+    completed = subprocess.run([sys.executable, "-m", "backend", "capture", str(shared_data / "hamer_example" / photo),
+                                "-o", str(output), "--preview", str(preview), "--samples", "4"],
+                               cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "\r" not in completed.stderr  # no progress bar when stderr is not a terminal
+    result = read_result(output)
+    assert sum(int(result[side]["valid"].sum()) for side in ("left", "right")) == 2
+    for side in ("left", "right"):
+        if result[side]["valid"].any():
+            assert reprojection_error_in_hand_sizes(result, side) < 0.1
+    assert cv2.imread(str(preview)).shape[:2] == tuple(result["header"]["image_size"][::-1])
+
+
+def test_cli_reports_bad_input_with_its_code(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    completed = subprocess.run([sys.executable, "-m", "backend", "capture", str(tmp_path / "nope.mp4"), "-o",
+                                str(tmp_path / "x.npz")], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 2
+    assert "error [file_not_found]" in completed.stderr and "nope.mp4" in completed.stderr
