@@ -44,7 +44,7 @@ class Footage:
     fps: float
     width: int
     height: int
-    frame_count: int     # as the container reports it (may be wrong for damaged files)
+    frame_count: int     # as the container reports it: 0 when unknown, and wrong for damaged files
     is_image: bool
 
     @property
@@ -53,16 +53,26 @@ class Footage:
         view), which puts hands at plausible distances. HaMeR's 5000/256 x long side would put them ~20 m away."""
         return float(max(self.width, self.height))
 
-    def frames(self, start: int, end: int | None):
-        """Yield (index, BGR frame) for start <= index < end, decoding sequentially."""
+    def frames(self, start: int, end: int | None, mirrored: bool = False):
+        """Yield (index, BGR frame) for start <= index < end (None: to the end of the file), decoding
+        sequentially. ``mirrored`` footage (a selfie camera) is un-mirrored, so hands look as they are."""
+        for index, frame in self._decode(start, end):
+            yield index, (np.ascontiguousarray(frame[:, ::-1]) if mirrored else frame)
+
+    def _decode(self, start: int, end: int | None):
         if self.is_image:
             if start == 0:
                 yield 0, cv2.imread(str(self.path))
             return
         capture = cv2.VideoCapture(str(self.path))
         try:
-            if start:
-                capture.set(cv2.CAP_PROP_POS_FRAMES, start)
+            if start and not (capture.set(cv2.CAP_PROP_POS_FRAMES, start)
+                              and int(capture.get(cv2.CAP_PROP_POS_FRAMES)) == start):
+                capture.release()  # the container cannot seek exactly: decode from the start and skip
+                capture = cv2.VideoCapture(str(self.path))
+                for _ in range(start):
+                    if not capture.grab():
+                        return
             index = start
             while end is None or index < end:
                 ok, frame = capture.read()
@@ -99,7 +109,7 @@ def open_footage(path: str | Path) -> Footage:
             code = "no_frames" if count <= 0 else "video_corrupt"
             raise ProtocolError(code, f"'{path}' holds no decodable frame", "check that the file plays; re-encode it")
         fps = capture.get(cv2.CAP_PROP_FPS)
-        return Footage(path, fps if fps and fps > 0 else 30.0, frame.shape[1], frame.shape[0], max(count, 1), False)
+        return Footage(path, fps if fps and fps > 0 else 30.0, frame.shape[1], frame.shape[0], max(count, 0), False)
     finally:
         capture.release()
 
@@ -120,18 +130,24 @@ def container_signature(path: Path) -> str | None:
 class PoseEstimator:
     """The MaskHand model behind a chosen engine and device, plus the output hand models."""
 
-    def __init__(self, request: CaptureRequest, device: str):
+    def __init__(self, request: CaptureRequest, device: str, warn: Callable):
         checkpoint = Path(request.checkpoint).expanduser() if request.checkpoint else DEFAULT_CHECKPOINT
         # With ONNX Runtime the torch model only supplies its config and hand (for ranking): keep it on the CPU.
         self.torch_device = device if request.engine == "torch" else "cpu"
         try:
             self.model = MaskHand.load(checkpoint, mano_folder=request.mano_folder, device=self.torch_device)
-            self.hands = {side: load_hand_model(side, request.mano_folder).to(device) for side in ("left", "right")}
+            # Results use the hand the network was trained with: its betas and camera mean nothing on another.
+            mano = request.mano_folder if self.model.config.hand_model == "mano" else None
+            self.hands = {side: load_hand_model(side, mano).to(self.torch_device) for side in ("left", "right")}
         except CheckpointError as error:
             raise ProtocolError("checkpoint_invalid", str(error),
                                 "choose a MaskHand checkpoint folder, or leave it empty for the bundled default") from None
         except ManoModelError as error:
             raise ProtocolError("mano_invalid", str(error), "fix the MANO folder or leave it empty") from None
+        if request.mano_folder and self.model.config.hand_model != "mano":
+            warn("mano_unused", f"checkpoint '{self.model.config.name}' was trained with the built-in hand; "
+                 "results use it, and the MANO folder is not used")
+        self.device = device
         if request.engine == "onnx":
             from .maskhand.onnx_engine import OnnxEngine
 
@@ -139,6 +155,7 @@ class PoseEstimator:
                 self.engine = OnnxEngine(checkpoint, device=device)
             except (FileNotFoundError, ValueError) as error:
                 raise ProtocolError("engine_unavailable", str(error), "use the torch engine") from None
+            self.device = "cuda" if "CUDAExecutionProvider" in self.engine.step_session.get_providers() else "cpu"
         else:
             self.engine = TorchEngine(self.model)
         self.name = self.model.config.name
@@ -176,94 +193,149 @@ def resolve_device(requested: str, warn: Callable) -> str:
 
 def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, warn: Callable = lambda *_: None,
                 cancelled: Callable[[], bool] = lambda: False) -> dict:
-    """Run one capture job; returns a summary. Raises ProtocolError (bad input) or Cancelled."""
+    """Run one capture job; returns a summary. Raises ProtocolError (bad input) or Cancelled.
+
+    Nothing is left at the output paths unless the whole job succeeds."""
     started = time.monotonic()
     footage = open_footage(request.video)
-    end = request.frame_end if request.frame_end is not None else footage.frame_count
-    if request.frame_start >= footage.frame_count:
-        raise ProtocolError("bad_frame_range", f"frame_start {request.frame_start} is beyond the footage's "
+    start = request.frame_start
+    if footage.frame_count and start >= footage.frame_count:
+        raise ProtocolError("bad_frame_range", f"frame_start {start} is beyond the footage's "
                             f"{footage.frame_count} frames", "choose a frame range inside the footage")
-    end = min(end, footage.frame_count)
+    # The container's frame count can be missing or wrong: decode to the end (or frame_end), trust what decodes.
+    expected = None
+    if footage.frame_count:
+        expected = min(request.frame_end or footage.frame_count, footage.frame_count) - start
+    outputs = _Outputs(request)
     device = resolve_device(request.device, warn)
-    progress(stage="loading", frame=0, total=end - request.frame_start)
-    estimator = PoseEstimator(request, device)
+    progress(stage="loading", frame=0, total=expected or 0)
+    estimator = PoseEstimator(request, device, warn)
     sides = request.sides
-    frames = np.arange(request.frame_start, end)
-    store = {side: _HypothesisStore(len(frames), request.samples) for side in sides}
+    store = {side: _HypothesisStore(request.samples) for side in sides}
     tracker = HandTracker(sides=sides)
-    decoded = 0
-    with MediaPipeHands(max_hands=len(sides) if len(sides) > 1 else 2, video=not footage.is_image,
-                        mirrored=request.mirrored) as detector:
-        chunk = []
-        for index, frame in footage.frames(request.frame_start, end):
+    decoded, chunk = 0, []
+    with MediaPipeHands(max_hands=len(sides) if len(sides) > 1 else 2, video=not footage.is_image) as detector:
+        for index, frame in footage.frames(start, request.frame_end, request.mirrored):
             assigned = tracker.update(detector.detect(frame))
-            chunk += [(index - request.frame_start, side, det) for side, det in assigned.items() if det is not None]
+            chunk += [(index - start, side, det) for side, det in assigned.items() if det is not None]
             decoded += 1
             if decoded % CHUNK_FRAMES == 0:
                 _estimate_chunk(chunk, estimator, store, footage, request)
                 chunk = []
                 if cancelled():
                     raise Cancelled()
-                progress(stage="capturing", frame=decoded, total=len(frames))
+                progress(stage="capturing", frame=decoded, total=max(expected or 0, decoded))
         _estimate_chunk(chunk, estimator, store, footage, request)
+    if decoded == 0:
+        raise ProtocolError("video_corrupt" if footage.frame_count else "no_frames",
+                            f"no frame of '{footage.path.name}' could be decoded from frame {start} on",
+                            "check that the file plays, or choose another frame range")
+    if expected and decoded < expected - max(2, expected // 100):
+        warn("video_truncated", f"decoded {decoded} of the {expected} frames the footage reports: "
+             "the file is truncated or damaged; the frames that decoded were captured")
     if cancelled():
         raise Cancelled()
-    if decoded < len(frames):
-        warn("video_truncated", f"decoded {decoded} of the {len(frames)} frames the footage reports: "
-             "the file is truncated or damaged; frames after that are marked as having no hand")
-    progress(stage="smoothing", frame=decoded, total=len(frames))
+    progress(stage="smoothing", frame=decoded, total=decoded)
+    frames = np.arange(start, start + decoded)
     results = {side: store[side].finish(frames, estimator.hands[side], request.temporal and request.samples > 1)
                for side in sides}
     found = {side: int(results[side]["valid"].sum()) for side in sides}
     if not any(found.values()):
-        warn("no_hands", f"no hands were found in '{footage.path.name}' (frames {request.frame_start}-{end - 1})")
-    try:
-        write_result(request.output, results, footage.fps, (footage.width, footage.height), footage.focal,
+        warn("no_hands", f"no hands were found in '{footage.path.name}' (frames {start}-{start + decoded - 1})")
+    with outputs:
+        write_result(outputs.result, results, footage.fps, (footage.width, footage.height), footage.focal,
                      estimator.name, f"maskhand-checkpoint/{estimator.model.config.name}")
-    except OSError as error:
-        raise ProtocolError("output_unwritable", f"cannot write '{request.output}': {error}",
-                            "choose a folder you can write to") from None
-    if request.preview:
-        progress(stage="preview", frame=decoded, total=len(frames))
-        from .preview import write_preview
+        if request.preview:
+            progress(stage="preview", frame=decoded, total=decoded)
+            from .preview import write_preview
 
-        write_preview(request.preview, footage, request.frame_start, end, results, estimator.hands, cancelled)
-    return {"result": str(Path(request.output).resolve()), "frames": int(len(frames)), "decoded": decoded,
-            "hands": found, "device": device, "engine": request.engine, "seconds": round(time.monotonic() - started, 3)}
+            write_preview(outputs.preview, footage, start, start + decoded, results, estimator.hands, cancelled,
+                          request.mirrored)
+            if cancelled():
+                raise Cancelled()
+    return {"result": str(Path(request.output).resolve()), "frames": decoded, "expected_frames": expected, "hands": found, "device": estimator.device, "engine": request.engine,
+            "seconds": round(time.monotonic() - started, 3)}
+
+
+class _Outputs:
+    """The job's output files: checked writable before any work, written under temporary names,
+    and moved into place together only when the job succeeds (removed otherwise)."""
+
+    def __init__(self, request: CaptureRequest):
+        self.final = [Path(request.output).expanduser()] + ([Path(request.preview).expanduser()] if request.preview else [])
+        self.temporary = [path.with_name(f".{path.stem}.partial{path.suffix}") for path in self.final]
+        for path in self.final:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                probe = path.with_name(f".{path.name}.probe")
+                probe.write_bytes(b"")
+                probe.unlink()
+            except OSError as error:
+                raise ProtocolError("output_unwritable", f"cannot write '{path}': {error}",
+                                    "choose a folder you can write to") from None
+        self.result = self.temporary[0]
+        self.preview = self.temporary[1] if request.preview else None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, trace):
+        if kind is None:
+            for temporary, final in zip(self.temporary, self.final):
+                temporary.replace(final)
+            return False
+        for temporary in self.temporary:
+            temporary.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise ProtocolError("output_unwritable", f"cannot write the results: {error}",
+                                "choose a folder with free space you can write to") from None
+        return False
 
 
 class _HypothesisStore:
-    """Per-frame hypotheses of one side, kept until the path through them is chosen."""
+    """Per-frame hypotheses of one side, kept until the path through them is chosen. Grows as frames come."""
 
-    def __init__(self, count: int, samples: int):
-        self.valid = np.zeros(count, bool)
-        self.samples = np.zeros((count, samples, 16, 3), np.float32)      # own side's convention
-        self.scores = np.zeros((count, samples), np.float32)
-        self.betas = np.zeros((count, samples, 10), np.float32)
-        self.cam_t = np.zeros((count, samples, 3), np.float32)
-        self.best = np.zeros(count, np.int64)
-        self.uncertainty = np.zeros((count, 16), np.float32)
-        self.keypoints2d = np.zeros((count, 21, 2), np.float32)
-        self.confidence = np.zeros((count, 21), np.float32)
-        self.score = np.zeros(count, np.float32)
+    def __init__(self, samples: int):
+        self.arrays = {
+            "valid": ((), bool), "samples": ((samples, 16, 3), np.float32),   # own side's convention
+            "scores": ((samples,), np.float32), "betas": ((samples, 10), np.float32),
+            "cam_t": ((samples, 3), np.float32), "best": ((), np.int64), "uncertainty": ((16,), np.float32),
+            "keypoints2d": ((21, 2), np.float32), "confidence": ((21,), np.float32), "score": ((), np.float32),
+        }
+        for name, (shape, dtype) in self.arrays.items():
+            setattr(self, name, np.zeros((CHUNK_FRAMES,) + shape, dtype))
+
+    def reserve(self, rows: int) -> None:
+        capacity = len(self.valid)
+        if rows <= capacity:
+            return
+        grown = max(rows, 2 * capacity)
+        for name in self.arrays:
+            old = getattr(self, name)
+            new = np.zeros((grown,) + old.shape[1:], old.dtype)
+            new[:capacity] = old
+            setattr(self, name, new)
 
     def finish(self, frames: np.ndarray, hand, temporal: bool) -> dict:
-        chosen = smoothest_path(self.samples, self.scores, self.valid) if temporal else self.best
-        rows = np.arange(len(frames))
+        count = len(frames)
+        valid, samples, scores = self.valid[:count], self.samples[:count], self.scores[:count]
+        chosen = smoothest_path(samples, scores, valid) if temporal else self.best[:count]
+        rows = np.arange(count)
         arrays = empty_side(frames)
-        pose = self.samples[rows, chosen]
-        arrays.update(valid=self.valid, global_orient=pose[:, 0], hand_pose=pose[:, 1:], betas=self.betas[rows, chosen],
-                      cam_t=self.cam_t[rows, chosen], keypoints2d=self.keypoints2d, keypoint_conf=self.confidence,
-                      uncertainty=self.uncertainty, score=self.score)
-        if self.valid.any():
+        pose = samples[rows, chosen]
+        arrays.update(valid=valid, global_orient=pose[:, 0], hand_pose=pose[:, 1:], betas=self.betas[rows, chosen],
+                      cam_t=self.cam_t[rows, chosen], keypoints2d=self.keypoints2d[:count],
+                      keypoint_conf=self.confidence[:count], uncertainty=self.uncertainty[:count],
+                      score=self.score[:count])
+        if valid.any():
             with torch.no_grad():
                 device = hand.v_template.device
-                keypoints = hand(torch.as_tensor(pose[self.valid], device=device),
-                                 torch.as_tensor(arrays["betas"][self.valid], device=device),
+                keypoints = hand(torch.as_tensor(pose[valid], device=device),
+                                 torch.as_tensor(arrays["betas"][valid], device=device),
                                  with_vertices=False).keypoints.cpu().numpy()
-            arrays["joints3d"][self.valid] = keypoints + arrays["cam_t"][self.valid][:, None]
+            arrays["joints3d"][valid] = keypoints + arrays["cam_t"][valid][:, None]
         for name in ("global_orient", "hand_pose", "betas", "cam_t", "uncertainty"):
-            arrays[name][~self.valid] = 0
+            arrays[name][~valid] = 0
         return arrays
 
 
@@ -282,6 +354,8 @@ def _estimate_chunk(chunk: list, estimator: PoseEstimator, store: dict, footage:
     samples = np.where(is_right[:, None, None, None], samples, mirror_pose(samples))
     cam_t = full_frame_translation(result.sample_camera.cpu().numpy(), boxes, is_right, footage,
                                    estimator.model.config.focal_crop)
+    for target in store.values():
+        target.reserve(int(rows.max()) + 1)
     for m, (row, side) in enumerate(zip(rows, sides)):
         target = store[side]
         target.valid[row] = True

@@ -56,12 +56,14 @@ def draw_hand(frame, side: str, arrays: dict, row: int, hand, focal: float) -> N
         cv2.circle(frame, _pt(keypoints[k]), 3, uncertainty_colour(per_keypoint[k]), -1, cv2.LINE_AA)
 
 
-def write_preview(path: str | Path, footage, start: int, end: int, results: dict, hands: dict, cancelled) -> Path:
+def write_preview(path: str | Path, footage, start: int, end: int, results: dict, hands: dict, cancelled,
+                  mirrored: bool = False) -> Path:
+    """Draw every frame of [start, end) into ``path`` (.mp4 video, or a .png/.jpg still of the first frame).
+    Stops early when ``cancelled()``; the caller discards the file then."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     writer = None
     try:
-        for index, frame in footage.frames(start, end):
+        for index, frame in footage.frames(start, end, mirrored):
             if cancelled():
                 break
             row = index - start

@@ -34,13 +34,13 @@ ERRORS = {
     "cancelled": "the job was cancelled",
     "internal": "an unexpected failure in the backend (see its log)",
 }
-WARNINGS = ("cuda_unavailable", "no_hands", "video_truncated")
+WARNINGS = ("cuda_unavailable", "no_hands", "video_truncated", "mano_unused")
 
 
 class ProtocolError(Exception):
-    def __init__(self, code: str, message: str, hint: str = ""):
+    def __init__(self, code: str, message: str, hint: str = "", job: str | None = None):
         super().__init__(message)
-        self.code, self.message, self.hint = code, message, hint
+        self.code, self.message, self.hint, self.job = code, message, hint, job
 
 
 @dataclass
@@ -59,7 +59,7 @@ class CaptureRequest:
     engine: str = "torch"
     checkpoint: str | None = None        # None: the bundled default
     mano_folder: str | None = None
-    mirrored: bool = False               # selfie footage: MediaPipe's handedness labels are then right as they are
+    mirrored: bool = False               # selfie footage: frames are un-mirrored first; results refer to that image
     preview: str | None = None           # an .mp4 to write the preview video to
     extra: dict = field(default_factory=dict)
 
@@ -75,6 +75,11 @@ class CaptureRequest:
         return request
 
     def validate(self) -> None:
+        for name, kinds in FIELD_TYPES.items():
+            value = getattr(self, name)
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+                raise ProtocolError("bad_request", f"'{name}' has the wrong type ({type(value).__name__}: {value!r})",
+                                    job=self.job)
         for name, allowed in (("hands", HANDS), ("device", DEVICES), ("engine", ENGINES)):
             if getattr(self, name) not in allowed:
                 raise ProtocolError("bad_request", f"'{name}' must be one of {allowed}, not {getattr(self, name)!r}")
@@ -89,6 +94,15 @@ class CaptureRequest:
         return ("left", "right") if self.hands == "both" else (self.hands,)
 
 
+# Accepted JSON types per request field (bool is refused where a number is meant, and vice versa).
+FIELD_TYPES = {
+    "job": (str,), "video": (str,), "output": (str,), "frame_start": (int,), "frame_end": (int, type(None)),
+    "hands": (str,), "samples": (int,), "iterations": (int,), "temperature": (int, float), "temporal": (bool,),
+    "device": (str,), "engine": (str,), "checkpoint": (str, type(None)), "mano_folder": (str, type(None)),
+    "mirrored": (bool,), "preview": (str, type(None)),
+}
+
+
 def encode(message_type: str, **fields) -> str:
     """One protocol line (no newline)."""
     return json.dumps({"type": message_type, "protocol": PROTOCOL_VERSION, **fields}, separators=(",", ":"))
@@ -99,11 +113,12 @@ def decode(line: str) -> dict:
         message = json.loads(line)
     except json.JSONDecodeError as error:
         raise ProtocolError("bad_request", f"not JSON: {error}") from None
+    job = message.get("job") if isinstance(message, dict) and isinstance(message.get("job"), str) else None
     if not isinstance(message, dict) or message.get("type") not in REQUEST_TYPES:
-        raise ProtocolError("bad_request", f"expected an object whose 'type' is one of {REQUEST_TYPES}")
+        raise ProtocolError("bad_request", f"expected an object whose 'type' is one of {REQUEST_TYPES}", job=job)
     if message.get("protocol", PROTOCOL_VERSION) != PROTOCOL_VERSION:
         raise ProtocolError("protocol_mismatch", f"this backend speaks protocol {PROTOCOL_VERSION}, the request "
-                            f"{message.get('protocol')}", "update the add-on and the backend together")
+                            f"{message.get('protocol')}", "update the add-on and the backend together", job=job)
     return message
 
 

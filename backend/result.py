@@ -48,9 +48,8 @@ def write_result(path: str | Path, sides: dict[str, dict], fps: float, image_siz
         for name, (shape, dtype) in SIDE_FIELDS.items():
             arrays[f"{side}/{name}"] = np.asarray(fields[name], dtype)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".partial.npz")  # never leave a half-written result behind
-    np.savez_compressed(temporary, **arrays)
-    temporary.replace(path)
+    with open(path, "wb") as file:  # a file object: numpy would append ".npz" to a bare name
+        np.savez_compressed(file, **arrays)
     return path
 
 

@@ -31,10 +31,13 @@ class Server:
         self.cancel_event = threading.Event()
         self.job: str | None = None
 
-    def send(self, message_type: str, **fields) -> None:
+    def send(self, message_type: str, final: bool = False, **fields) -> None:
+        """Write one protocol line; ``final`` marks the job's last message and frees the server for the next."""
         with self.lock:
             self.out.write(protocol.encode(message_type, **fields) + "\n")
             self.out.flush()
+            if final:
+                self.job = None
 
     def hello(self) -> None:
         import torch
@@ -61,7 +64,7 @@ class Server:
             try:
                 message = protocol.decode(line)
             except ProtocolError as error:
-                self.send("error", job=None, **protocol.error_fields(error))
+                self.send("error", job=error.job, **protocol.error_fields(error))
                 continue
             kind = message["type"]
             if kind == "shutdown":
@@ -72,14 +75,16 @@ class Server:
                     self.cancel_event.set()
                 continue
             self.start_capture(message)
+        self.cancel_event.set()  # shutdown, or stdin closed (the add-on went away): stop the job
         if self.worker is not None:
             self.worker.join()
         return 0
 
     def start_capture(self, message: dict) -> None:
-        if self.worker is not None and self.worker.is_alive():
+        running = self.job
+        if running is not None:
             self.send("error", job=message.get("job"), code="busy",
-                      message=f"job {self.job} is still running", hint="cancel it or wait for its 'done'")
+                      message=f"job {running} is still running", hint="cancel it or wait for its 'done'")
             return
         try:
             request = CaptureRequest.from_message(message)
@@ -103,17 +108,15 @@ class Server:
                                                     fraction=round(fields["frame"] / max(fields["total"], 1), 4)),
                 warn=lambda code, message: self.send("warning", job=job, code=code, message=message),
                 cancelled=self.cancel_event.is_set)
-            self.send("done", job=job, **summary)
+            self.send("done", final=True, job=job, **summary)
         except Cancelled:
-            self.send("error", job=job, code="cancelled", message=f"job {job} was cancelled", hint="")
+            self.send("error", final=True, job=job, code="cancelled", message=f"job {job} was cancelled", hint="")
         except ProtocolError as error:
-            self.send("error", job=job, **protocol.error_fields(error))
+            self.send("error", final=True, job=job, **protocol.error_fields(error))
         except Exception as error:  # noqa: BLE001 - the server must survive any job
             log.error("job %s failed:\n%s", job, traceback.format_exc())
-            self.send("error", job=job, code="internal", message=f"{type(error).__name__}: {error}",
+            self.send("error", final=True, job=job, code="internal", message=f"{type(error).__name__}: {error}",
                       hint="see the backend log for the traceback")
-        finally:
-            self.job = None
 
 
 

@@ -17,9 +17,8 @@ DEFAULT_WEIGHT = 2.0  # per radian of mean joint angle between consecutive frame
 
 def smoothest_path(samples: np.ndarray, scores: np.ndarray, valid: np.ndarray, weight: float = DEFAULT_WEIGHT):
     """samples (N, K, 16, 3), scores (N, K), valid (N,) -> chosen hypothesis per frame (N,) int."""
-    count, k = scores.shape
+    count = scores.shape[0]
     chosen = np.zeros(count, dtype=np.int64)
-    matrices = axis_angle_to_matrix(torch.as_tensor(samples, dtype=torch.float64)).numpy()   # (N, K, 16, 3, 3)
     start = 0
     while start < count:
         if not valid[start]:
@@ -28,19 +27,20 @@ def smoothest_path(samples: np.ndarray, scores: np.ndarray, valid: np.ndarray, w
         end = start
         while end < count and valid[end]:
             end += 1
-        chosen[start:end] = _viterbi(matrices[start:end], scores[start:end], weight)
+        chosen[start:end] = _viterbi(samples[start:end], scores[start:end], weight)
         start = end
     return chosen
 
 
-def _viterbi(matrices: np.ndarray, scores: np.ndarray, weight: float) -> np.ndarray:
+def _viterbi(samples: np.ndarray, scores: np.ndarray, weight: float) -> np.ndarray:
+    """One run of valid frames; rotation matrices are made two frames at a time, so memory stays flat."""
     frames, k = scores.shape
     cost = -scores[0].astype(np.float64)
     back = np.zeros((frames, k), dtype=np.int64)
+    current = axis_angle_to_matrix(torch.as_tensor(samples[0], dtype=torch.float32))       # (K, 16, 3, 3)
     for n in range(1, frames):
-        previous = torch.as_tensor(matrices[n - 1])[:, None]                     # (K, 1, 16, 3, 3)
-        current = torch.as_tensor(matrices[n])[None]                             # (1, K, 16, 3, 3)
-        transition = weight * geodesic_angle(previous, current).mean(-1).numpy()  # (K, K)
+        previous, current = current, axis_angle_to_matrix(torch.as_tensor(samples[n], dtype=torch.float32))
+        transition = weight * geodesic_angle(previous[:, None], current[None]).mean(-1).double().numpy()  # (K, K)
         total = cost[:, None] + transition
         back[n] = total.argmin(0)
         cost = total.min(0) - scores[n]

@@ -24,7 +24,10 @@ class BackendProcess:
     def _read(self):
         for line in self.process.stdout:
             self.raw.append(line)
-            self.lines.put(json.loads(line))  # every stdout line must be protocol JSON
+            try:
+                self.lines.put(json.loads(line))
+            except json.JSONDecodeError:
+                self.lines.put({"type": "not-protocol", "line": line})  # fails the test that reads it
         self.lines.put(None)
 
     def send(self, message_type: str, **fields) -> None:
@@ -51,4 +54,6 @@ class BackendProcess:
             self.send("shutdown")
             self.process.wait(timeout=60)
         self.log.close()
+        stray = [line for line in self.raw if not line.strip().startswith("{")]
+        assert not stray, f"non-protocol output on stdout: {stray[:3]}"  # only protocol lines on stdout
         return self.process.returncode

@@ -1,5 +1,6 @@
 """The backend service end to end: the real subprocess, real MediaPipe, the real model."""
 import json
+import os
 
 import cv2
 import numpy as np
@@ -30,7 +31,7 @@ def clip_without_hands(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def long_clip(tmp_path_factory):
-    frames = [np.full((96, 128, 3), (i * 3) % 255, np.uint8) for i in range(600)]
+    frames = [np.full((96, 128, 3), (i * 3) % 255, np.uint8) for i in range(3000)]  # long enough to cancel
     return write_video(tmp_path_factory.mktemp("clips") / "long.mp4", frames)
 
 
@@ -40,6 +41,12 @@ def clip_with_hands(tmp_path_factory, shared_data):
     photo = cv2.imread(str(shared_data / "hamer_example" / "test1.jpg"))
     frames = [np.ascontiguousarray(photo[10 + i: 10 + i + 480, 100 + 2 * i: 100 + 2 * i + 640]) for i in range(8)]
     return write_video(tmp_path_factory.mktemp("clips") / "pan.mp4", frames)
+
+
+def open_sockets(pid: int) -> list:
+    """The sockets a process holds (Linux); a service with no network port has none."""
+    targets = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    return [target for target in targets if target.startswith("socket:")]
 
 
 @pytest.fixture()
@@ -54,12 +61,7 @@ def test_hello_comes_first(backend):
     assert hello["type"] == "hello" and hello["protocol"] == 1
     assert hello["model"] == "maskhand-k" and hello["device"] in ("cpu", "cuda")
     assert hello["engines"] == ["torch", "onnx"] and hello["mano_found"] is False
-    # The service talks over pipes only: the process holds no network socket.
-    import os
-
-    descriptors = os.listdir(f"/proc/{hello['pid']}/fd")
-    targets = [os.readlink(f"/proc/{hello['pid']}/fd/{fd}") for fd in descriptors]
-    assert not [t for t in targets if t.startswith("socket:")], targets
+    assert open_sockets(hello["pid"]) == []  # the service talks over pipes only
 
 
 def reprojection_error_in_hand_sizes(result, side):
@@ -82,6 +84,7 @@ def test_capture_the_projects_own_footage(backend, sample_clip, tmp_path):
     backend.send("capture", job="sample", video=str(sample_clip), output=str(output), hands="right", samples=4)
     messages = backend.until_end("sample")
     assert messages[-1]["type"] == "done", messages[-1]
+    assert open_sockets(backend.process.pid) == []
     result = read_result(output)
     truth = np.load(sample_clip.with_suffix(".truth.npz"))
     valid = result["right"]["valid"]
@@ -183,8 +186,15 @@ def test_each_bad_input_gets_its_code_and_the_server_survives(backend, clip_with
     cut_avi.write_bytes(avi.read_bytes()[: avi.stat().st_size // 2])
     backend.send("capture", job="cut", video=str(cut_avi), output=str(tmp_path / "cut.npz"), samples=2)
     messages = backend.until_end("cut")
-    assert messages[-1]["type"] == "done" and 0 < messages[-1]["decoded"] < messages[-1]["frames"]
+    assert messages[-1]["type"] == "done" and 0 < messages[-1]["frames"] < messages[-1]["expected_frames"]
     assert any(m["type"] == "warning" and m["code"] == "video_truncated" for m in messages)
+    backend.send("capture", job="typed", video=str(clip_without_hands), output=str(tmp_path / "t.npz"), samples=2.5)
+    end = backend.until_end("typed")[-1]
+    assert end["code"] == "bad_request" and "samples" in end["message"]
+    backend.process.stdin.write(json.dumps({"type": "capture", "protocol": 2, "job": "future"}) + "\n")
+    backend.process.stdin.flush()
+    end = backend.until_end("future")[-1]
+    assert end["code"] == "protocol_mismatch"
     backend.process.stdin.write("this is not json\n")
     backend.process.stdin.flush()
     garbage = backend.next()
@@ -224,3 +234,16 @@ def test_cli_reports_bad_input_with_its_code(tmp_path):
                                 str(tmp_path / "x.npz")], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert completed.returncode == 2
     assert "error [file_not_found]" in completed.stderr and "nope.mp4" in completed.stderr
+
+
+def test_busy_while_a_job_runs_and_shutdown_stops_it(backend, long_clip, tmp_path):
+    backend.next()
+    backend.send("capture", job="first", video=str(long_clip), output=str(tmp_path / "first.npz"), samples=2)
+    backend.send("capture", job="second", video=str(long_clip), output=str(tmp_path / "second.npz"), samples=2)
+    second = backend.until_end("second")[-1]
+    assert second["type"] == "error" and second["code"] == "busy"
+    backend.send("shutdown")
+    first = backend.until_end("first")[-1]
+    assert first["type"] == "error" and first["code"] == "cancelled"
+    assert backend.process.wait(timeout=60) == 0
+    assert not (tmp_path / "first.npz").exists()

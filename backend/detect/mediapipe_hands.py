@@ -4,8 +4,8 @@ The models ship inside the mediapipe 0.10.21 wheel and run offline on the CPU. T
 are added on top:
 
 * **Handedness for ordinary footage.** MediaPipe labels hands as if the image were a mirrored
-  selfie; unless the footage is mirrored, "Left" is the subject's right hand, so labels are
-  swapped.
+  selfie, so "Left" is the subject's right hand: labels are swapped. (Mirrored footage is
+  un-mirrored by the pipeline before it gets here.)
 * **Recall.** The palm detector looks at the whole frame at 192x192 and misses hands that
   are small in it. When a frame yields fewer hands than asked for, a second pass runs the
   detector on overlapping tiles (2x2 and 3x3, each 1.5x a grid cell), maps what it finds back
@@ -58,12 +58,11 @@ def merge_detections(detections: list[HandDetection], limit: int) -> list[HandDe
 class MediaPipeHands:
     """``detect(frame_bgr) -> [HandDetection]``. Use as a context manager (it holds native graphs)."""
 
-    def __init__(self, max_hands: int = 2, video: bool = True, mirrored: bool = False,
-                 min_confidence: float = 0.3, model_complexity: int = 1, extra_passes: bool = True,
+    def __init__(self, max_hands: int = 2, video: bool = True, min_confidence: float = 0.3, model_complexity: int = 1, extra_passes: bool = True,
                  recall_interval: int = 15):
         import mediapipe as mp
 
-        self.max_hands, self.mirrored = max_hands, mirrored
+        self.max_hands = max_hands
         self.extra_passes, self.recall_interval = extra_passes, recall_interval
         self._frames_since_recall = recall_interval
         solution = mp.solutions.hands
@@ -115,6 +114,6 @@ class MediaPipeHands:
         for landmarks, handedness in zip(result.multi_hand_landmarks or [], result.multi_handedness or []):
             points = np.array([[p.x * width + offset[0], p.y * height + offset[1]] for p in landmarks.landmark])
             label = handedness.classification[0].label.lower()          # as if the image were mirrored
-            side = label if self.mirrored else ("right" if label == "left" else "left")
+            side = "right" if label == "left" else "left"
             detections.append(HandDetection(points, side, float(handedness.classification[0].score)))
         return detections
