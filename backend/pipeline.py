@@ -136,9 +136,13 @@ class PoseEstimator:
         self.torch_device = device if request.engine == "torch" else "cpu"
         try:
             self.model = MaskHand.load(checkpoint, mano_folder=request.mano_folder, device=self.torch_device)
-            # Results use the hand the network was trained with: its betas and camera mean nothing on another.
-            mano = request.mano_folder if self.model.config.hand_model == "mano" else None
-            self.hands = {side: load_hand_model(side, mano).to(self.torch_device) for side in ("left", "right")}
+            # A MANO folder is checked whenever one is given; results use the hand the network was
+            # trained with, since its betas and camera mean nothing on another.
+            mano_hands = {side: load_hand_model(side, request.mano_folder) for side in ("left", "right")} \
+                if request.mano_folder else None
+            use_mano = self.model.config.hand_model == "mano"
+            self.hands = {side: (mano_hands[side] if use_mano else load_hand_model(side)).to(self.torch_device)
+                          for side in ("left", "right")}
         except CheckpointError as error:
             raise ProtocolError("checkpoint_invalid", str(error),
                                 "choose a MaskHand checkpoint folder, or leave it empty for the bundled default") from None
@@ -318,6 +322,7 @@ class _HypothesisStore:
 
     def finish(self, frames: np.ndarray, hand, temporal: bool) -> dict:
         count = len(frames)
+        self.reserve(count)  # frames after the last hand were never written
         valid, samples, scores = self.valid[:count], self.samples[:count], self.scores[:count]
         chosen = smoothest_path(samples, scores, valid) if temporal else self.best[:count]
         rows = np.arange(count)

@@ -34,10 +34,10 @@ class Server:
     def send(self, message_type: str, final: bool = False, **fields) -> None:
         """Write one protocol line; ``final`` marks the job's last message and frees the server for the next."""
         with self.lock:
+            if final:  # free the server before the client can read this line and send its next job
+                self.job = None
             self.out.write(protocol.encode(message_type, **fields) + "\n")
             self.out.flush()
-            if final:
-                self.job = None
 
     def hello(self) -> None:
         import torch
