@@ -7,8 +7,8 @@ for, is drawn in a second decoding pass once the final poses are chosen.
 """
 from __future__ import annotations
 
-import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -21,14 +21,11 @@ from .context.pose_cues import crop_cues
 from .detect.mediapipe_hands import MediaPipeHands
 from .detect.tracker import HandTracker
 from .hand_model import ManoModelError, load_hand_model, mirror_pose
-from .maskhand.heads import camera_translation
 from .maskhand.model import DEFAULT_CHECKPOINT, CheckpointError, MaskHand
 from .maskhand.sampling import TorchEngine, sample
 from .protocol import CaptureRequest, ProtocolError
 from .result import empty_side, write_result
 from .temporal import smoothest_path
-
-log = logging.getLogger(__name__)
 
 CHUNK_FRAMES = 16
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -218,17 +215,26 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
     store = {side: _HypothesisStore(request.samples) for side in sides}
     tracker = HandTracker(sides=sides)
     decoded, chunk = 0, []
-    with MediaPipeHands(max_hands=len(sides) if len(sides) > 1 else 2, video=not footage.is_image) as detector:
+    # Detection (MediaPipe, this thread) and estimation (torch or ONNX Runtime, a worker thread) overlap:
+    # while the network works on one chunk, the next chunk's frames are decoded and detected.
+    with MediaPipeHands(max_hands=len(sides) if len(sides) > 1 else 2, video=not footage.is_image) as detector, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="estimate") as worker:
+        in_flight = None
         for index, frame in footage.frames(start, request.frame_end, request.mirrored):
             assigned = tracker.update(detector.detect(frame))
             chunk += [(index - start, side, det) for side, det in assigned.items() if det is not None]
             decoded += 1
             if decoded % CHUNK_FRAMES == 0:
-                _estimate_chunk(chunk, estimator, store, footage, request)
+                if in_flight is not None:
+                    in_flight.result()  # at most one chunk in flight: memory stays flat
+                in_flight = worker.submit(_estimate_chunk, chunk, estimator, store, footage, request)
                 chunk = []
                 if cancelled():
+                    in_flight.result()
                     raise Cancelled()
                 progress(stage="capturing", frame=decoded, total=max(expected or 0, decoded))
+        if in_flight is not None:
+            in_flight.result()
         _estimate_chunk(chunk, estimator, store, footage, request)
     if decoded == 0:
         raise ProtocolError("video_corrupt" if footage.frame_count else "no_frames",

@@ -1,7 +1,6 @@
 """Finding hands: real MediaPipe on real photographs, the tiled recall pass, and the left/right tracker."""
 import cv2
 import numpy as np
-import pytest
 
 from backend.detect.mediapipe_hands import HandDetection, MediaPipeHands, merge_detections
 from backend.detect.tracker import HandTracker

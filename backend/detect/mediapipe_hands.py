@@ -14,13 +14,11 @@ are added on top:
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-log = logging.getLogger(__name__)
 
 TILE_GRIDS = (2, 3)
 TILE_OVERLAP = 1.5

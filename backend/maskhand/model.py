@@ -15,7 +15,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ..hand_model import HandModel, load_hand_model
+from ..hand_model import load_hand_model
 from .config import CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, MaskHandConfig
 from .rotations import rotation_6d_to_axis_angle
 from .tokenizer import VQMano
