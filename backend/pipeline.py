@@ -263,7 +263,8 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
                           request.mirrored)
             if cancelled():
                 raise Cancelled()
-    return {"result": str(Path(request.output).resolve()), "frames": decoded, "expected_frames": expected, "hands": found, "device": estimator.device, "engine": request.engine,
+    return {"result": str(Path(request.output).resolve()), "frames": decoded, "expected_frames": expected,
+            "hands": found, "device": estimator.device, "engine": request.engine,
             "seconds": round(time.monotonic() - started, 3)}
 
 

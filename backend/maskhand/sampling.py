@@ -64,11 +64,11 @@ class SamplingResult:
 
 
 @torch.no_grad()
-def sample(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None = None, iterations: int = 5, samples: int = 8, temperature: float = 1.0,
-           generator: torch.Generator | None = None, hand=None, focal_crop: float = 5000 / 256,
-           reprojection_rank_weight: float = 0.0) -> SamplingResult:
-    """Decode poses for cues (B, 21, 3) [and image crops (B, 3, H, W)]. ``hand`` (a right ``HandModel``) is needed only when
-    ``reprojection_rank_weight`` > 0, to rank hypotheses by how well they reproject onto the cues."""
+def sample(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None = None, iterations: int = 5,
+           samples: int = 8, temperature: float = 1.0, generator: torch.Generator | None = None, hand=None,
+           focal_crop: float = 5000 / 256, reprojection_rank_weight: float = 0.0) -> SamplingResult:
+    """Decode poses for cues (B, 21, 3) [and image crops (B, 3, H, W)]. ``hand`` (a right ``HandModel``) is
+    needed only when ``reprojection_rank_weight`` > 0, to rank hypotheses by how well they reproject onto the cues."""
     if iterations < 1 or samples < 1:
         raise ValueError(f"iterations and samples must be at least 1 (got {iterations}, {samples})")
     batch, length, device = cues.shape[0], engine.num_tokens, cues.device
@@ -114,8 +114,8 @@ def sample(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None = None
     pick = lambda tensor: tensor.view(batch, samples, *tensor.shape[1:])[rows, best]  # noqa: E731
     return SamplingResult(pose=poses[rows, best], betas=pick(betas), camera=pick(camera), samples=poses,
                           sample_scores=scores, sample_betas=betas.view(batch, samples, -1),
-                          sample_camera=camera.view(batch, samples, 3), token_confidence=pick(confidence), uncertainty=uncertainty,
-                          tokens=pick(tokens))
+                          sample_camera=camera.view(batch, samples, 3), token_confidence=pick(confidence),
+                          uncertainty=uncertainty, tokens=pick(tokens))
 
 
 def reprojection_error(hand, rotation_6d, betas, camera, cues, focal_crop: float) -> torch.Tensor:
