@@ -78,6 +78,16 @@ def evaluate_tokenizer(model: MaskHand, batch: TrainingBatch) -> dict:
             "codebook_use": used / model.config.tokenizer.codebook_size}
 
 
+def token_accuracy(model: MaskHand, batch: TrainingBatch) -> float:
+    """Share of pose tokens the transformer's arg-max gets right from the cues alone (everything masked)."""
+    with torch.no_grad():
+        target = model.tokenizer.encode(axis_angle_to_rotation_6d(batch.pose))
+        masked = torch.full_like(target, model.mask_index)
+        logits = torch.cat([model.transformer(masked[i:i + 250], batch.cues[i:i + 250])[0]
+                            for i in range(0, len(target), 250)])
+    return float((logits.argmax(-1) == target).float().mean())
+
+
 def evaluate_maskhand(model: MaskHand, batch: TrainingBatch, occluded_hands: np.ndarray, iterations: int,
                       samples: int, chunk: int = 250) -> tuple[dict, dict]:
     sampling = model.config.sampling
@@ -87,7 +97,8 @@ def evaluate_maskhand(model: MaskHand, batch: TrainingBatch, occluded_hands: np.
         results.append(sample(TorchEngine(model), batch.cues[start:start + chunk], iterations=iterations,
                               samples=samples, temperature=sampling.temperature, generator=generator,
                               hand=model.hand, focal_crop=model.config.focal_crop,
-                              reprojection_rank_weight=sampling.reprojection_rank_weight))
+                              reprojection_rank_weight=sampling.reprojection_rank_weight,
+                              greedy_first=sampling.greedy_first))
     seconds = time.perf_counter() - started
     pose = torch.cat([r.pose for r in results])
     betas = torch.cat([r.betas for r in results])
@@ -150,6 +161,8 @@ def to_markdown(report: dict) -> str:
             m = report[key][subset]
             lines.append(f"| {label} | {subset} | {m['pa_mpjpe_mm']:.2f} | {m['pa_mpvpe_mm']:.2f} | {m['f5']:.3f} | "
                          f"{m['f15']:.3f} | {m['joint_angle_deg']:.2f} | {report[key]['ms_per_hand']:.2f} |")
+    lines += ["", f"Token accuracy of the transformer from the cues alone (all tokens masked): "
+              f"{100 * report['token_accuracy']:.1f} % (chance: {100 / report['tokenizer']['codebook_size']:.1f} %)."]
     u = report["uncertainty"]
     lines += ["", "## Uncertainty (MaskHand T=5)", "",
               f"- Spearman rho, per-joint uncertainty vs per-joint angle error (finger joints): "
@@ -179,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {"checkpoint": str(args.checkpoint.relative_to(REPO) if args.checkpoint.is_relative_to(REPO)
                                 else args.checkpoint),
               "count": args.count, "samples": samples, "temperature": model.config.sampling.temperature,
-              "tokenizer": evaluate_tokenizer(model, batch)}
+              "tokenizer": evaluate_tokenizer(model, batch), "token_accuracy": token_accuracy(model, batch)}
     report["maskhand_T1"], _ = evaluate_maskhand(model, batch, occluded_hands, 1, samples)
     report["maskhand_T5"], raw = evaluate_maskhand(model, batch, occluded_hands, 5, samples)
     report["uncertainty"] = uncertainty_quality(raw["uncertainty"], raw["angles"], batch.occluded.numpy())

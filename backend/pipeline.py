@@ -169,7 +169,8 @@ class PoseEstimator:
             return sample(self.engine, cues_tensor, iterations=request.iterations, samples=request.samples,
                           temperature=request.temperature, generator=self.generator, hand=self.model.hand,
                           focal_crop=self.model.config.focal_crop,
-                          reprojection_rank_weight=sampling.reprojection_rank_weight)
+                          reprojection_rank_weight=sampling.reprojection_rank_weight,
+                          greedy_first=sampling.greedy_first)
 
 
 def full_frame_translation(camera: np.ndarray, boxes: np.ndarray, is_right: np.ndarray, footage: Footage,

@@ -73,7 +73,8 @@ def main() -> int:
         truth, keypoints, confidence = make_sequence(rng, hand, args.frames)
         cues, _ = crop_cues(keypoints, confidence, np.ones(args.frames, bool))
         result = sample(TorchEngine(model), torch.as_tensor(cues), samples=8, generator=generator, hand=model.hand,
-                        reprojection_rank_weight=model.config.sampling.reprojection_rank_weight)
+                        reprojection_rank_weight=model.config.sampling.reprojection_rank_weight,
+                        greedy_first=model.config.sampling.greedy_first)
         samples, scores = result.samples.double().numpy(), result.sample_scores.numpy()
         rows = np.arange(args.frames)
         choices = {"per_frame": scores.argmax(1),

@@ -79,6 +79,8 @@ class SamplingConfig:
     iterations: int = 5           # T, the paper's default
     samples: int = 8              # K hypotheses for uncertainty
     temperature: float = 1.0
+    # Hypothesis 0 of every hand decodes greedily (arg-max), so the mode is always among the candidates.
+    greedy_first: bool = True
     # Rank hypotheses by mean token confidence plus agreement with the 2D cues (confidence-weighted
     # reprojection error, in crop units); 0 ranks by confidence alone.
     reprojection_rank_weight: float = 10.0

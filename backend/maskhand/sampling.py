@@ -66,7 +66,8 @@ class SamplingResult:
 @torch.no_grad()
 def sample(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None = None, iterations: int = 5,
            samples: int = 8, temperature: float = 1.0, generator: torch.Generator | None = None, hand=None,
-           focal_crop: float = 5000 / 256, reprojection_rank_weight: float = 0.0) -> SamplingResult:
+           focal_crop: float = 5000 / 256, reprojection_rank_weight: float = 0.0,
+           greedy_first: bool = False) -> SamplingResult:
     """Decode poses for cues (B, 21, 3) [and image crops (B, 3, H, W)]. ``hand`` (a right ``HandModel``) is
     needed only when ``reprojection_rank_weight`` > 0, to rank hypotheses by how well they reproject onto the cues."""
     if iterations < 1 or samples < 1:
@@ -83,6 +84,8 @@ def sample(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None = None
             probabilities = (logits / temperature).softmax(-1)
             drawn = torch.multinomial(probabilities.reshape(-1, probabilities.shape[-1]), 1,
                                       generator=generator).view(tokens.shape)
+            if greedy_first:  # hypothesis 0 of every hand takes the arg-max: the mode is always a candidate
+                drawn.view(batch, samples, length)[:, 0] = probabilities.view(batch, samples, length, -1)[:, 0].argmax(-1)
         else:
             probabilities = logits.softmax(-1)
             drawn = probabilities.argmax(-1)
