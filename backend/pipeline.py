@@ -46,9 +46,10 @@ class Footage:
 
     @property
     def focal(self) -> float:
-        """The camera is unknown: assume a focal length equal to the frame's long side (a phone's ~53 degree
-        view), which puts hands at plausible distances. HaMeR's 5000/256 x long side would put them ~20 m away."""
-        return float(max(self.width, self.height))
+        """The camera is unknown: HaMeR's convention, the network's crop focal (5000 px on 256) scaled to the
+        frame's long side. It matches the near-orthographic camera the network fits in its crop, so the 3D
+        keypoints reproject onto the detections; the price is a long lens, so hands sit far away (~10-20 m)."""
+        return 5000.0 / 256.0 * max(self.width, self.height)
 
     def frames(self, start: int, end: int | None, mirrored: bool = False):
         """Yield (index, BGR frame) for start <= index < end (None: to the end of the file), decoding
@@ -183,6 +184,28 @@ def full_frame_translation(camera: np.ndarray, boxes: np.ndarray, is_right: np.n
                      2 * footage.focal / scale], -1)
 
 
+def fit_translation(keypoints: np.ndarray, detected: np.ndarray, confidence: np.ndarray,
+                    footage: Footage) -> np.ndarray:
+    """Translations (M, 3) that put model-frame keypoints (M, 21, 3) onto the detected 2D keypoints (M, 21, 2).
+
+    The network's camera is only as good as its crop estimate; the detections are what the animator
+    sees. With the long focal of ``Footage.focal`` the camera is near-orthographic, so a confidence-
+    weighted least-squares fit of scale and offset (closed form) gives the translation: depth = f / scale.
+    """
+    weight = np.maximum(confidence, 1e-6)[..., None]                                     # (M, 21, 1)
+    total = weight.sum(1, keepdims=True)
+    model_mean = (weight * keypoints[..., :2]).sum(1, keepdims=True) / total
+    detected_mean = (weight * detected).sum(1, keepdims=True) / total
+    centred_model, centred_detected = keypoints[..., :2] - model_mean, detected - detected_mean
+    scale = (weight * centred_model * centred_detected).sum((1, 2)) / (weight * centred_model ** 2).sum((1, 2))
+    scale = np.maximum(scale, 1e-6)                                                      # (M,)
+    centre = np.array([footage.width / 2, footage.height / 2])
+    mean_depth = (weight[..., 0] * keypoints[..., 2]).sum(1) / total[:, 0, 0]
+    depth = footage.focal / scale
+    offset = (detected_mean[:, 0] - centre) / scale[:, None] - model_mean[:, 0]
+    return np.concatenate([offset, (depth - mean_depth)[:, None]], 1).astype(np.float32)
+
+
 def resolve_device(requested: str, warn: Callable) -> str:
     if requested == "cpu":
         return "cpu"
@@ -248,8 +271,8 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
         raise Cancelled()
     progress(stage="smoothing", frame=decoded, total=decoded)
     frames = np.arange(start, start + decoded)
-    results = {side: store[side].finish(frames, estimator.hands[side], request.temporal and request.samples > 1)
-               for side in sides}
+    results = {side: store[side].finish(frames, estimator.hands[side], request.temporal and request.samples > 1,
+                                        footage) for side in sides}
     found = {side: int(results[side]["valid"].sum()) for side in sides}
     if not any(found.values()):
         warn("no_hands", f"no hands were found in '{footage.path.name}' (frames {start}-{start + decoded - 1})")
@@ -328,7 +351,7 @@ class _HypothesisStore:
             new[:capacity] = old
             setattr(self, name, new)
 
-    def finish(self, frames: np.ndarray, hand, temporal: bool) -> dict:
+    def finish(self, frames: np.ndarray, hand, temporal: bool, footage: Footage) -> dict:
         count = len(frames)
         self.reserve(count)  # frames after the last hand were never written
         valid, samples, scores = self.valid[:count], self.samples[:count], self.scores[:count]
@@ -346,6 +369,8 @@ class _HypothesisStore:
                 keypoints = hand(torch.as_tensor(pose[valid], device=device),
                                  torch.as_tensor(arrays["betas"][valid], device=device),
                                  with_vertices=False).keypoints.cpu().numpy()
+            arrays["cam_t"][valid] = fit_translation(keypoints, arrays["keypoints2d"][valid],
+                                                     arrays["keypoint_conf"][valid], footage)
             arrays["joints3d"][valid] = keypoints + arrays["cam_t"][valid][:, None]
         for name in ("global_orient", "hand_pose", "betas", "cam_t", "uncertainty"):
             arrays[name][~valid] = 0
