@@ -51,7 +51,7 @@ def test_trained_sampling_gives_distinct_confident_hypotheses(model, cues):
                     hand=model.hand, reprojection_rank_weight=model.config.sampling.reprojection_rank_weight)
     distinct = {tuple(s.flatten().tolist()) for s in result.samples[0].round(decimals=5)}
     assert len(distinct) > 1
-    assert result.token_confidence.mean() > 0.3  # far from uniform over the codebook
+    assert result.token_confidence.mean() > 10 / 512  # far above chance over the 512 codes
     assert torch.isfinite(result.uncertainty).all()
 
 
