@@ -80,9 +80,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=60)
     args = parser.parse_args()
-    import torch
-
-    torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         clip, long_clip = make_clip(folder / "clip.mp4", args.frames), make_clip(folder / "long.mp4", 10 * args.frames)
