@@ -174,8 +174,8 @@ class PoseEstimator:
                           greedy_first=sampling.greedy_first)
 
 
-def full_frame_translation(camera: np.ndarray, boxes: np.ndarray, is_right: np.ndarray, footage: Footage,
-                           focal_crop: float) -> np.ndarray:
+def full_frame_translation(camera: np.ndarray, boxes: np.ndarray, is_right: np.ndarray,
+                           footage: Footage) -> np.ndarray:
     """Crop cameras (M, K, 3) (s, tx, ty) -> translations (M, K, 3) in the full frame's camera (HaMeR's cam_crop_to_full)."""
     scale = camera[..., 0] * boxes[:, None, 2]
     tx = camera[..., 1] * np.where(is_right, 1.0, -1.0)[:, None]  # the crop of a left hand was mirrored
@@ -390,8 +390,7 @@ def _estimate_chunk(chunk: list, estimator: PoseEstimator, store: dict, footage:
     result = estimator.estimate(cues, request)
     samples = result.samples.cpu().numpy()                                             # right-hand frame
     samples = np.where(is_right[:, None, None, None], samples, mirror_pose(samples))
-    cam_t = full_frame_translation(result.sample_camera.cpu().numpy(), boxes, is_right, footage,
-                                   estimator.model.config.focal_crop)
+    cam_t = full_frame_translation(result.sample_camera.cpu().numpy(), boxes, is_right, footage)
     for target in store.values():
         target.reserve(int(rows.max()) + 1)
     for m, (row, side) in enumerate(zip(rows, sides)):

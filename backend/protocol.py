@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 PROTOCOL_VERSION = 1
 REQUEST_TYPES = ("capture", "cancel", "shutdown")
-REPLY_TYPES = ("hello", "progress", "warning", "done", "error")
+REPLY_TYPES = ("hello", "progress", "warning", "done", "error")  # what the server sends (docs/protocol.md)
 HANDS = ("left", "right", "both")
 DEVICES = ("auto", "cuda", "cpu")
 ENGINES = ("torch", "onnx")

@@ -249,3 +249,12 @@ def test_busy_while_a_job_runs_and_shutdown_stops_it(backend, long_clip, tmp_pat
     assert first["type"] == "error" and first["code"] == "cancelled"
     assert backend.process.wait(timeout=60) == 0
     assert not (tmp_path / "first.npz").exists()
+
+
+def test_protocol_document_lists_every_message_and_code():
+    from backend import protocol
+    from tests.conftest import REPO
+
+    document = (REPO / "docs" / "protocol.md").read_text()
+    for name in (*protocol.REQUEST_TYPES, *protocol.REPLY_TYPES, *protocol.ERRORS, *protocol.WARNINGS):
+        assert f"`{name}`" in document, name
