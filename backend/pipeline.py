@@ -174,22 +174,12 @@ class PoseEstimator:
                           greedy_first=sampling.greedy_first)
 
 
-def full_frame_translation(camera: np.ndarray, boxes: np.ndarray, is_right: np.ndarray,
-                           footage: Footage) -> np.ndarray:
-    """Crop cameras (M, K, 3) (s, tx, ty) -> translations (M, K, 3) in the full frame's camera (HaMeR's cam_crop_to_full)."""
-    scale = camera[..., 0] * boxes[:, None, 2]
-    tx = camera[..., 1] * np.where(is_right, 1.0, -1.0)[:, None]  # the crop of a left hand was mirrored
-    return np.stack([tx + 2 * (boxes[:, None, 0] - footage.width / 2) / scale,
-                     camera[..., 2] + 2 * (boxes[:, None, 1] - footage.height / 2) / scale,
-                     2 * footage.focal / scale], -1)
-
-
 def fit_translation(keypoints: np.ndarray, detected: np.ndarray, confidence: np.ndarray,
                     footage: Footage) -> np.ndarray:
     """Translations (M, 3) that put model-frame keypoints (M, 21, 3) onto the detected 2D keypoints (M, 21, 2).
 
-    The network's camera is only as good as its crop estimate; the detections are what the animator
-    sees. With the long focal of ``Footage.focal`` the camera is near-orthographic, so a confidence-
+    The network's crop camera serves only to rank its hypotheses; the output camera is fitted to the
+    detections, which are what the animator sees. With the long focal of ``Footage.focal`` the camera is near-orthographic, so a confidence-
     weighted least-squares fit of scale and offset (closed form) gives the translation: depth = f / scale.
     """
     weight = np.maximum(confidence, 1e-6)[..., None]                                     # (M, 21, 1)
@@ -251,7 +241,7 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
             if decoded % CHUNK_FRAMES == 0:
                 if in_flight is not None:
                     in_flight.result()  # at most one chunk in flight: memory stays flat
-                in_flight = worker.submit(_estimate_chunk, chunk, estimator, store, footage, request)
+                in_flight = worker.submit(_estimate_chunk, chunk, estimator, store, request)
                 chunk = []
                 if cancelled():
                     in_flight.result()
@@ -259,7 +249,7 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
                 progress(stage="capturing", frame=decoded, total=max(expected or 0, decoded))
         if in_flight is not None:
             in_flight.result()
-        _estimate_chunk(chunk, estimator, store, footage, request)
+        _estimate_chunk(chunk, estimator, store, request)
     if decoded == 0:
         raise ProtocolError("video_corrupt" if footage.frame_count else "no_frames",
                             f"no frame of '{footage.path.name}' could be decoded from frame {start} on",
@@ -334,7 +324,7 @@ class _HypothesisStore:
         self.arrays = {
             "valid": ((), bool), "samples": ((samples, 16, 3), np.float32),   # own side's convention
             "scores": ((samples,), np.float32), "betas": ((samples, 10), np.float32),
-            "cam_t": ((samples, 3), np.float32), "best": ((), np.int64), "uncertainty": ((16,), np.float32),
+            "best": ((), np.int64), "uncertainty": ((16,), np.float32),
             "keypoints2d": ((21, 2), np.float32), "confidence": ((21,), np.float32), "score": ((), np.float32),
         }
         for name, (shape, dtype) in self.arrays.items():
@@ -360,7 +350,7 @@ class _HypothesisStore:
         arrays = empty_side(frames)
         pose = samples[rows, chosen]
         arrays.update(valid=valid, global_orient=pose[:, 0], hand_pose=pose[:, 1:], betas=self.betas[rows, chosen],
-                      cam_t=self.cam_t[rows, chosen], keypoints2d=self.keypoints2d[:count],
+                      keypoints2d=self.keypoints2d[:count],
                       keypoint_conf=self.confidence[:count], uncertainty=self.uncertainty[:count],
                       score=self.score[:count])
         if valid.any():
@@ -377,8 +367,7 @@ class _HypothesisStore:
         return arrays
 
 
-def _estimate_chunk(chunk: list, estimator: PoseEstimator, store: dict, footage: Footage,
-                    request: CaptureRequest) -> None:
+def _estimate_chunk(chunk: list, estimator: PoseEstimator, store: dict, request: CaptureRequest) -> None:
     if not chunk:
         return
     rows = np.array([row for row, _, _ in chunk])
@@ -386,18 +375,17 @@ def _estimate_chunk(chunk: list, estimator: PoseEstimator, store: dict, footage:
     is_right = np.array([side == "right" for side in sides])
     keypoints = np.stack([det.keypoints for _, _, det in chunk])                       # (M, 21, 2)
     confidence = np.repeat(np.array([det.score for _, _, det in chunk], np.float32)[:, None], 21, 1)
-    cues, boxes = crop_cues(keypoints, confidence, is_right)
+    cues, _ = crop_cues(keypoints, confidence, is_right)
     result = estimator.estimate(cues, request)
     samples = result.samples.cpu().numpy()                                             # right-hand frame
     samples = np.where(is_right[:, None, None, None], samples, mirror_pose(samples))
-    cam_t = full_frame_translation(result.sample_camera.cpu().numpy(), boxes, is_right, footage)
     for target in store.values():
         target.reserve(int(rows.max()) + 1)
     for m, (row, side) in enumerate(zip(rows, sides)):
         target = store[side]
         target.valid[row] = True
         target.samples[row], target.scores[row] = samples[m], result.sample_scores[m].cpu().numpy()
-        target.betas[row], target.cam_t[row] = result.sample_betas[m].cpu().numpy(), cam_t[m]
+        target.betas[row] = result.sample_betas[m].cpu().numpy()
         target.best[row] = int(result.sample_scores[m].argmax())
         target.uncertainty[row] = result.uncertainty[m].cpu().numpy()
         target.keypoints2d[row], target.confidence[row] = keypoints[m], confidence[m]

@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -66,8 +67,6 @@ def tokenizer_losses(model: MaskHand, pose: torch.Tensor):
 
 
 def synthetic_right_poses(generator: torch.Generator, count: int):
-    import numpy as np
-
     rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
     pose = np.concatenate([sample_global_orientation(rng, count)[:, None], sample_finger_pose(rng, count)], 1)
     return torch.as_tensor(pose, dtype=torch.float32)

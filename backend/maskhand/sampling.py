@@ -19,6 +19,7 @@ from typing import Protocol
 
 import torch
 
+from .heads import camera_translation, project
 from .rotations import geodesic_angle, rotation_6d_to_axis_angle, rotation_6d_to_matrix
 
 
@@ -123,8 +124,6 @@ def sample(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None = None
 
 def reprojection_error(hand, rotation_6d, betas, camera, cues, focal_crop: float) -> torch.Tensor:
     """Confidence-weighted mean distance (crop units) between reprojected keypoints and the cues: (N,)."""
-    from .heads import camera_translation, project
-
     keypoints = hand(rotations=rotation_6d_to_matrix(rotation_6d), betas=betas, with_vertices=False).keypoints
     projected = project(keypoints, camera_translation(camera, focal_crop), focal_crop)
     weight = cues[..., 2]
