@@ -115,11 +115,40 @@ def weighted_total(parts: dict, training) -> torch.Tensor:
             + training.joints2d_weight * parts["joints2d"])
 
 
+def self_conditioned_tokens(model: MaskHand, target: torch.Tensor, batch: TrainingBatch,
+                            generator: torch.Generator) -> torch.Tensor:
+    """The visible tokens for this step: the truth, or in a ``self_conditioning`` share of rows the
+    transformer's own draws from the fully masked state.
+
+    At inference the tokens committed in early iterations are the model's own guesses, and from cues
+    alone most are wrong (a pose lies between many neighbouring codes). Trained only on true visible
+    tokens, the transformer learns to trust them, and iterating then locks early mistakes in. Seeing
+    its own draws with the truth as target teaches it to treat committed tokens as hints it may
+    overrule (self-conditioning, cf. MoMask's token corruption and Chen et al.'s Analog Bits).
+    """
+    share = model.config.training.self_conditioning
+    rows = torch.rand(target.shape[0], generator=generator, device=target.device) < share
+    if not rows.any():
+        return target
+    was_training = model.transformer.training
+    model.transformer.eval()  # draw as inference does: no dropout
+    with torch.no_grad():
+        masked = torch.full_like(target[rows], model.mask_index)
+        image = None if batch.image is None else batch.image[rows]
+        logits, _, _ = model.transformer(masked, batch.cues[rows], image)
+        drawn = torch.multinomial(logits.softmax(-1).flatten(0, 1), 1, generator=generator).view(masked.shape)
+    model.transformer.train(was_training)
+    visible = target.clone()
+    visible[rows] = drawn
+    return visible
+
+
 def transformer_losses(model: MaskHand, batch: TrainingBatch, generator: torch.Generator) -> dict:
     with torch.no_grad():
         target = model.tokenizer.encode(axis_angle_to_rotation_6d(batch.pose))           # (B, L)
     mask = random_training_mask(*target.shape, generator=generator)
-    logits, betas, camera = model.transformer(target.masked_fill(mask, model.mask_index), batch.cues, batch.image)
+    visible = self_conditioned_tokens(model, target, batch, generator)
+    logits, betas, camera = model.transformer(visible.masked_fill(mask, model.mask_index), batch.cues, batch.image)
     parts = pose_losses(model, model.soft_decode(logits), betas, camera, batch)
     parts["token"] = F.cross_entropy(logits[mask], target[mask])
     return parts

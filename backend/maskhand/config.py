@@ -59,7 +59,7 @@ class TransformerConfig:
 @dataclass
 class TrainingConfig:
     seed: int = 0
-    tokenizer_steps: int = 6000
+    tokenizer_steps: int = 4000   # reconstruction is well inside its targets by then; the time goes to stage 2
     tokenizer_batch_size: int = 256
     transformer_steps: int = 6000
     batch_size: int = 64
@@ -71,6 +71,9 @@ class TrainingConfig:
     joints3d_weight: float = 20.0
     joints2d_weight: float = 5.0
     betas_weight: float = 0.05
+    # Share of rows whose visible tokens are the transformer's own draws rather than the truth
+    # (see backend.train.self_conditioned_tokens); 0 is plain teacher forcing.
+    self_conditioning: float = 0.5
     threads: int = 2
 
 
