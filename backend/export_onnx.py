@@ -4,7 +4,8 @@
 
 The sampling loop (backend.maskhand.sampling) stays in Python and drives either engine;
 what is exported is what it calls: one transformer step (tokens + cues -> logits, betas,
-camera) and the decoder (tokens -> 6D rotations). Cue-only checkpoints only: a full
+camera) and the decoder (codes -> 6D rotations: the sampling loop looks codes up in the
+codebook, or averages them, itself). Cue-only checkpoints only: a full
 checkpoint's image input is not exported yet.
 """
 from __future__ import annotations
@@ -38,8 +39,8 @@ class TokenizerDecoder(nn.Module):
         super().__init__()
         self.tokenizer = model.tokenizer
 
-    def forward(self, tokens):
-        return self.tokenizer.decode(tokens)
+    def forward(self, codes):
+        return self.tokenizer.decode_codes(codes)
 
 
 def export(checkpoint: Path) -> Path:
@@ -68,9 +69,10 @@ def _export_both(model: MaskHand, folder: Path, tokens: torch.Tensor, cues: torc
                           input_names=["tokens", "cues"], output_names=["logits", "betas", "camera"],
                           dynamic_axes={"tokens": batch, "cues": batch, "logits": batch, "betas": batch,
                                         "camera": batch}, opset_version=OPSET)
-        torch.onnx.export(TokenizerDecoder(model), (tokens.clamp_max(model.mask_index - 1),),
-                          folder / TOKENIZER_DECODER, dynamo=False, input_names=["tokens"],
-                          output_names=["rotation_6d"], dynamic_axes={"tokens": batch, "rotation_6d": batch},
+        codes = model.tokenizer.codebook[tokens.clamp_max(model.mask_index - 1)]
+        torch.onnx.export(TokenizerDecoder(model), (codes,),
+                          folder / TOKENIZER_DECODER, dynamo=False, input_names=["codes"],
+                          output_names=["rotation_6d"], dynamic_axes={"codes": batch, "rotation_6d": batch},
                           opset_version=OPSET)
 
 

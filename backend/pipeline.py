@@ -22,7 +22,7 @@ from .detect.mediapipe_hands import MediaPipeHands
 from .detect.tracker import HandTracker
 from .hand_model import ManoModelError, load_hand_model, mirror_pose
 from .maskhand.model import DEFAULT_CHECKPOINT, CheckpointError, MaskHand
-from .maskhand.sampling import TorchEngine, sample
+from .maskhand.sampling import TorchEngine, candidates, sample
 from .protocol import CaptureRequest, ProtocolError
 from .result import empty_side, write_result
 from .temporal import smoothest_path
@@ -321,10 +321,11 @@ class _HypothesisStore:
     """Per-frame hypotheses of one side, kept until the path through them is chosen. Grows as frames come."""
 
     def __init__(self, samples: int):
+        # Candidates per frame: the sampler's answer, then its K hypotheses (backend.maskhand.sampling.candidates).
         self.arrays = {
-            "valid": ((), bool), "samples": ((samples, 16, 3), np.float32),   # own side's convention
-            "scores": ((samples,), np.float32), "betas": ((samples, 10), np.float32),
-            "best": ((), np.int64), "uncertainty": ((16,), np.float32),
+            "valid": ((), bool), "samples": ((samples + 1, 16, 3), np.float32),   # own side's convention
+            "scores": ((samples + 1,), np.float32), "betas": ((samples + 1, 10), np.float32),
+            "uncertainty": ((16,), np.float32),
             "keypoints2d": ((21, 2), np.float32), "confidence": ((21,), np.float32), "score": ((), np.float32),
         }
         for name, (shape, dtype) in self.arrays.items():
@@ -345,7 +346,7 @@ class _HypothesisStore:
         count = len(frames)
         self.reserve(count)  # frames after the last hand were never written
         valid, samples, scores = self.valid[:count], self.samples[:count], self.scores[:count]
-        chosen = smoothest_path(samples, scores, valid) if temporal else self.best[:count]
+        chosen = smoothest_path(samples, scores, valid) if temporal else np.zeros(count, np.int64)
         rows = np.arange(count)
         arrays = empty_side(frames)
         pose = samples[rows, chosen]
@@ -377,16 +378,14 @@ def _estimate_chunk(chunk: list, estimator: PoseEstimator, store: dict, request:
     confidence = np.repeat(np.array([det.score for _, _, det in chunk], np.float32)[:, None], 21, 1)
     cues, _ = crop_cues(keypoints, confidence, is_right)
     result = estimator.estimate(cues, request)
-    samples = result.samples.cpu().numpy()                                             # right-hand frame
+    samples, scores, betas = (tensor.cpu().numpy() for tensor in candidates(result))   # right-hand frame
     samples = np.where(is_right[:, None, None, None], samples, mirror_pose(samples))
     for target in store.values():
         target.reserve(int(rows.max()) + 1)
     for m, (row, side) in enumerate(zip(rows, sides)):
         target = store[side]
         target.valid[row] = True
-        target.samples[row], target.scores[row] = samples[m], result.sample_scores[m].cpu().numpy()
-        target.betas[row] = result.sample_betas[m].cpu().numpy()
-        target.best[row] = int(result.sample_scores[m].argmax())
+        target.samples[row], target.scores[row], target.betas[row] = samples[m], scores[m], betas[m]
         target.uncertainty[row] = result.uncertainty[m].cpu().numpy()
         target.keypoints2d[row], target.confidence[row] = keypoints[m], confidence[m]
         target.score[row] = confidence[m, 0]

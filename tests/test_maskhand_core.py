@@ -7,8 +7,8 @@ import torch
 
 from backend.maskhand.config import MaskHandConfig, TokenizerConfig, TransformerConfig
 from backend.maskhand.model import CheckpointError, MaskHand, save_weights
-from backend.maskhand.rotations import rotation_6d_to_matrix
-from backend.maskhand.sampling import TorchEngine, cosine_schedule, random_training_mask, sample
+from backend.maskhand.rotations import axis_angle_to_matrix, chordal_mean, geodesic_angle
+from backend.maskhand.sampling import TorchEngine, candidates, cosine_schedule, random_training_mask, sample
 
 
 def small_config() -> MaskHandConfig:
@@ -39,6 +39,7 @@ def test_shapes_and_determinism():
     tokens = model_a.tokenizer.encode(pose_6d)
     assert tokens.shape == (3, 64) and tokens.dtype == torch.long and tokens.max() < 32
     assert model_a.tokenizer.decode(tokens).shape == (3, 16, 6)
+    assert torch.equal(model_a.tokenizer.decode(tokens), TorchEngine(model_a).decode_codes(model_a.tokenizer.codebook[tokens]))
     cues = torch.rand(3, 21, 3)
     logits, betas, camera = model_a.transformer(tokens, cues)
     assert logits.shape == (3, 64, 32) and betas.shape == (3, 10) and camera.shape == (3, 3)
@@ -70,11 +71,34 @@ def test_sampling_returns_k_distinct_valid_hypotheses():
         distinct = {tuple(s.flatten().tolist()) for s in result.samples[hand].round(decimals=5)}
         assert len(distinct) == 6
     best = result.sample_scores.argmax(1)
-    assert torch.equal(result.pose, result.samples[torch.arange(2), best])
-    matrices = rotation_6d_to_matrix(model.tokenizer.decode(result.tokens))
-    identity = torch.eye(3).expand_as(matrices)
-    assert torch.allclose(matrices @ matrices.transpose(-1, -2), identity, atol=1e-5)
-    assert torch.allclose(torch.linalg.det(matrices), torch.ones(2, 16), atol=1e-5)
+    assert torch.equal(result.best_pose, result.samples[torch.arange(2), best])
+    for pose in (result.pose, result.samples):  # the answer and every hypothesis are valid rotations
+        matrices = axis_angle_to_matrix(pose)
+        identity = torch.eye(3).expand_as(matrices)
+        assert torch.allclose(matrices @ matrices.transpose(-1, -2), identity, atol=1e-5)
+        assert torch.allclose(torch.linalg.det(matrices), torch.ones(matrices.shape[:-2]), atol=1e-5)
+    # The answer lies among its hypotheses: no farther from any of them than the farthest two are apart.
+    answer, hypotheses = axis_angle_to_matrix(result.pose), axis_angle_to_matrix(result.samples)
+    to_answer = geodesic_angle(hypotheses, answer[:, None]).amax(1)
+    diameter = geodesic_angle(hypotheses[:, :, None], hypotheses[:, None]).amax((1, 2))
+    assert torch.all(to_answer <= diameter + 1e-4)
+    # acos near 1 in float32 resolves about 0.03 degrees
+    assert torch.allclose(result.uncertainty, torch.rad2deg(geodesic_angle(hypotheses, answer[:, None]).mean(1)),
+                          atol=0.05)
+
+
+def test_chordal_mean_of_rotations():
+    rotations = axis_angle_to_matrix(torch.randn(3, 4, 16, 3))
+    weights = torch.softmax(torch.randn(3, 4), 1)
+    mean = chordal_mean(rotations, weights)
+    assert torch.allclose(torch.linalg.det(mean), torch.ones(3, 16), atol=1e-5)
+    one_hot = torch.zeros(3, 4)
+    one_hot[:, 2] = 1
+    assert torch.allclose(chordal_mean(rotations, one_hot), rotations[:, 2], atol=1e-5)
+    # Two rotations about one axis, equally weighted: the mean is the rotation halfway between.
+    axis = torch.tensor([0.0, 0.6, 0.8])
+    pair = axis_angle_to_matrix(torch.stack([0.2 * axis, 1.0 * axis])[None])
+    assert torch.allclose(chordal_mean(pair, torch.tensor([[0.5, 0.5]])), axis_angle_to_matrix(0.6 * axis), atol=1e-5)
 
 
 def test_sampling_is_deterministic_given_the_generator_and_greedy_without_temperature():
@@ -85,6 +109,9 @@ def test_sampling_is_deterministic_given_the_generator_and_greedy_without_temper
     assert torch.equal(run(5, 1.0).tokens, run(5, 1.0).tokens)
     greedy = run(5, 0.0)
     assert torch.equal(greedy.samples[:, 0], greedy.samples[:, 1])  # arg-max hypotheses coincide
+    poses, scores, betas = candidates(greedy)
+    assert poses.shape == (2, 4, 16, 3) and torch.equal(poses[:, 0], greedy.pose)
+    assert torch.equal(scores[:, 0], greedy.sample_scores.max(1).values) and torch.equal(betas[:, 0], greedy.betas)
 
 
 def test_checkpoint_round_trip(tmp_path):

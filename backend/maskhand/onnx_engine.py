@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import onnxruntime
 import torch
+from safetensors import safe_open
 
 from ..export_onnx import ONNX_FOLDER, TOKENIZER_DECODER, TRANSFORMER_STEP
-from .model import read_config
+from .model import WEIGHTS_FILE, read_config
 
 
 class OnnxEngine:
@@ -25,6 +26,8 @@ class OnnxEngine:
         config = read_config(checkpoint)
         self.mask_index = config.tokenizer.codebook_size
         self.num_tokens = config.tokenizer.num_tokens
+        with safe_open(Path(checkpoint) / WEIGHTS_FILE, "pt") as weights:
+            self.codebook = weights.get_tensor("tokenizer.quantizer.codebook")
         providers = ["CPUExecutionProvider"]
         if device == "cuda" and "CUDAExecutionProvider" in onnxruntime.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
@@ -41,6 +44,6 @@ class OnnxEngine:
                                                "cues": cues.numpy().astype(np.float32)})
         return tuple(torch.from_numpy(output) for output in outputs)
 
-    def decode(self, tokens: torch.Tensor) -> torch.Tensor:
-        (rotation_6d,) = self.decoder_session.run(None, {"tokens": tokens.numpy().astype(np.int64)})
+    def decode_codes(self, codes: torch.Tensor) -> torch.Tensor:
+        (rotation_6d,) = self.decoder_session.run(None, {"codes": codes.numpy().astype(np.float32)})
         return torch.from_numpy(rotation_6d)

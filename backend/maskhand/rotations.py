@@ -76,3 +76,17 @@ def geodesic_angle(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Angle in radians between rotation matrices (..., 3, 3)."""
     cosine = ((a.transpose(-1, -2) @ b).diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2
     return torch.acos(cosine.clamp(-1 + 1e-7, 1 - 1e-7))
+
+
+def chordal_mean(matrices: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Weighted mean of rotations (B, K, ..., 3, 3) with weights (B, K) summing to 1 -> (B, ..., 3, 3).
+
+    The chordal L2 mean: the weighted sum of the matrices projected back onto SO(3) by SVD
+    (Hartley et al. 2013), the closed form that is exact for nearby rotations.
+    """
+    weights = weights.view(*weights.shape, *([1] * (matrices.dim() - weights.dim())))
+    u, _, vt = torch.linalg.svd((weights * matrices).sum(1))
+    # Flip the last singular direction where needed so the result is a rotation, not a reflection.
+    sign = torch.sign(torch.linalg.det(u @ vt))
+    u = torch.cat([u[..., :2], u[..., 2:] * sign[..., None, None]], -1)
+    return u @ vt

@@ -3,13 +3,18 @@
 Start with every pose token masked. At iteration t of T, predict all masked tokens (sampled
 at ``temperature``; 0 takes the arg-max), keep the most confident ones and re-mask the rest,
 so that ``ceil(cosine_schedule(t / T) * L)`` tokens stay masked: the same cosine schedule
-the transformer is trained with. K hypotheses run side by side as one batch; they are ranked
-by mean token confidence and agreement with the 2D cues, and their spread per joint is the
-uncertainty the add-on shows.
+the transformer is trained with. K hypotheses run side by side as one batch.
 
-The network is reached through an *engine* with two calls, so the same loop drives torch and
-ONNX Runtime: ``step(tokens (B, L) int64, cues (B, 21, 3)) -> logits (B, L, K), betas (B, 10),
-camera (B, 3)`` and ``decode(tokens (B, L)) -> 6D rotations (B, 16, 6)``.
+Each hypothesis ends with one more pass over its committed tokens, decoded the way training
+decodes (the softmax-weighted codebook mean through the frozen decoder): the transformer was
+trained to treat committed tokens as hints (see backend.train.self_conditioned_tokens), and
+the expected code is a better point estimate than any one token. Hypotheses are ranked by mean
+token confidence and agreement with the 2D cues; the answer is their rank-weighted rotation
+mean, and their spread around it per joint is the uncertainty the add-on shows.
+
+The network is reached through an *engine*, so the same loop drives torch and ONNX Runtime:
+``step(tokens (B, L) int64, cues (B, 21, 3)) -> logits (B, L, K), betas (B, 10), camera (B, 3)``,
+``decode_codes(codes (B, L, D)) -> 6D rotations (B, 16, 6)`` and ``codebook`` (K, D).
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from typing import Protocol
 import torch
 
 from .heads import camera_translation, project
-from .rotations import geodesic_angle, rotation_6d_to_axis_angle, rotation_6d_to_matrix
+from .rotations import chordal_mean, geodesic_angle, matrix_to_axis_angle, rotation_6d_to_matrix
 
 
 def cosine_schedule(progress: torch.Tensor | float):
@@ -42,26 +47,28 @@ def random_training_mask(batch: int, length: int, generator: torch.Generator | N
 class Engine(Protocol):
     mask_index: int
     num_tokens: int
+    codebook: torch.Tensor  # (K, D)
 
     def step(self, tokens: torch.Tensor, cues: torch.Tensor, image: torch.Tensor | None = None): ...
 
-    def decode(self, tokens: torch.Tensor) -> torch.Tensor: ...
+    def decode_codes(self, codes: torch.Tensor) -> torch.Tensor: ...
 
 
 @dataclass
 class SamplingResult:
     """For B hands and K hypotheses each."""
 
-    pose: torch.Tensor              # (B, 16, 3) best-ranked hypothesis, axis-angle
-    betas: torch.Tensor             # (B, 10)
-    camera: torch.Tensor            # (B, 3) weak-perspective (s, tx, ty)
+    pose: torch.Tensor              # (B, 16, 3) axis-angle: the rank-weighted mean of the hypotheses
+    betas: torch.Tensor             # (B, 10) of the best-ranked hypothesis
+    camera: torch.Tensor            # (B, 3) weak-perspective (s, tx, ty), best-ranked hypothesis
+    best_pose: torch.Tensor         # (B, 16, 3) the best-ranked hypothesis alone
     samples: torch.Tensor           # (B, K, 16, 3) every hypothesis
     sample_scores: torch.Tensor     # (B, K) ranking score (higher is better)
     sample_betas: torch.Tensor      # (B, K, 10)
     sample_camera: torch.Tensor     # (B, K, 3)
-    token_confidence: torch.Tensor  # (B, L) probability of each chosen token, best hypothesis
-    uncertainty: torch.Tensor       # (B, 16) degrees: mean angle of the hypotheses from the best one
-    tokens: torch.Tensor            # (B, L) the best hypothesis's tokens
+    token_confidence: torch.Tensor  # (B, L) probability of each committed token, best hypothesis
+    uncertainty: torch.Tensor       # (B, 16) degrees: mean angle of the hypotheses from ``pose``
+    tokens: torch.Tensor            # (B, L) the best hypothesis's committed tokens
 
 
 @torch.no_grad()
@@ -73,20 +80,55 @@ def sample(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None = None
     needed only when ``reprojection_rank_weight`` > 0, to rank hypotheses by how well they reproject onto the cues."""
     if iterations < 1 or samples < 1:
         raise ValueError(f"iterations and samples must be at least 1 (got {iterations}, {samples})")
-    batch, length, device = cues.shape[0], engine.num_tokens, cues.device
+    batch, device = cues.shape[0], cues.device
     cues_k = cues.repeat_interleave(samples, 0)                                        # (B*K, 21, 3)
     image_k = None if image is None else image.repeat_interleave(samples, 0)
-    tokens = torch.full((batch * samples, length), engine.mask_index, dtype=torch.long, device=device)
-    confidence = torch.zeros(batch * samples, length, device=device)
+    tokens, confidence = commit_tokens(engine, cues_k, image_k, iterations, samples, temperature, generator,
+                                       greedy_first)
+    logits, betas, camera = engine.step(tokens, cues_k, image_k)
+    rotation_6d = engine.decode_codes(logits.softmax(-1) @ engine.codebook)            # (B*K, 16, 6)
+    scores = confidence.clamp_min(1e-9).log().mean(1)                                  # (B*K,)
+    if reprojection_rank_weight > 0:
+        scores = scores - reprojection_rank_weight * reprojection_error(hand, rotation_6d, betas, camera, cues_k,
+                                                                       focal_crop)
+    scores = scores.view(batch, samples)
+    best = scores.argmax(1)                                                            # (B,)
+    rows = torch.arange(batch, device=device)
+    matrices = rotation_6d_to_matrix(rotation_6d).view(batch, samples, 16, 3, 3)
+    consensus = chordal_mean(matrices, scores.softmax(1))                              # (B, 16, 3, 3)
+    uncertainty = torch.rad2deg(geodesic_angle(matrices, consensus[:, None]).mean(1))
+    poses = matrix_to_axis_angle(matrices)
+    pick = lambda tensor: tensor.view(batch, samples, *tensor.shape[1:])[rows, best]  # noqa: E731
+    return SamplingResult(pose=matrix_to_axis_angle(consensus), betas=pick(betas), camera=pick(camera),
+                          best_pose=poses[rows, best], samples=poses, sample_scores=scores,
+                          sample_betas=betas.view(batch, samples, -1), sample_camera=camera.view(batch, samples, 3),
+                          token_confidence=pick(confidence), uncertainty=uncertainty, tokens=pick(tokens))
+
+
+def candidates(result: SamplingResult):
+    """The answer first, then the K hypotheses, for a chooser over time (backend.temporal):
+    poses (B, K+1, 16, 3), scores (B, K+1) (the answer scores as the best hypothesis), betas (B, K+1, 10)."""
+    best = result.sample_scores.max(1, keepdim=True).values
+    return (torch.cat([result.pose[:, None], result.samples], 1), torch.cat([best, result.sample_scores], 1),
+            torch.cat([result.betas[:, None], result.sample_betas], 1))
+
+
+def commit_tokens(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None, iterations: int, samples: int,
+                  temperature: float, generator: torch.Generator | None, greedy_first: bool):
+    """The T confidence-guided iterations for N = B*K rows -> committed tokens (N, L), their probabilities (N, L)."""
+    rows, length = cues.shape[0], engine.num_tokens
+    tokens = torch.full((rows, length), engine.mask_index, dtype=torch.long, device=cues.device)
+    confidence = torch.zeros(rows, length, device=cues.device)
     for iteration in range(1, iterations + 1):
-        logits, _, _ = engine.step(tokens, cues_k, image_k)
+        logits, _, _ = engine.step(tokens, cues, image)
         masked = tokens == engine.mask_index
         if temperature > 0:
             probabilities = (logits / temperature).softmax(-1)
             drawn = torch.multinomial(probabilities.reshape(-1, probabilities.shape[-1]), 1,
                                       generator=generator).view(tokens.shape)
             if greedy_first:  # hypothesis 0 of every hand takes the arg-max: the mode is always a candidate
-                drawn.view(batch, samples, length)[:, 0] = probabilities.view(batch, samples, length, -1)[:, 0].argmax(-1)
+                per_hand = probabilities.view(-1, samples, length, probabilities.shape[-1])
+                drawn.view(-1, samples, length)[:, 0] = per_hand[:, 0].argmax(-1)
         else:
             probabilities = logits.softmax(-1)
             drawn = probabilities.argmax(-1)
@@ -101,25 +143,7 @@ def sample(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None = None
             lowest = ranking.argsort(1)[:, :remask]
             tokens.scatter_(1, lowest, engine.mask_index)
             confidence.scatter_(1, lowest, 0.0)
-
-    _, betas, camera = engine.step(tokens, cues_k, image_k)
-    rotation_6d = engine.decode(tokens)                                                # (B*K, 16, 6)
-    scores = confidence.clamp_min(1e-9).log().mean(1)                                  # (B*K,)
-    if reprojection_rank_weight > 0:
-        scores = scores - reprojection_rank_weight * reprojection_error(hand, rotation_6d, betas, camera, cues_k,
-                                                                       focal_crop)
-    scores = scores.view(batch, samples)
-    best = scores.argmax(1)                                                            # (B,)
-    rows = torch.arange(batch, device=device)
-    matrices = rotation_6d_to_matrix(rotation_6d).view(batch, samples, 16, 3, 3)
-    spread = geodesic_angle(matrices, matrices[rows, best][:, None])                   # (B, K, 16)
-    uncertainty = torch.rad2deg(spread.sum(1) / max(samples - 1, 1))
-    poses = rotation_6d_to_axis_angle(rotation_6d).view(batch, samples, 16, 3)
-    pick = lambda tensor: tensor.view(batch, samples, *tensor.shape[1:])[rows, best]  # noqa: E731
-    return SamplingResult(pose=poses[rows, best], betas=pick(betas), camera=pick(camera), samples=poses,
-                          sample_scores=scores, sample_betas=betas.view(batch, samples, -1),
-                          sample_camera=camera.view(batch, samples, 3), token_confidence=pick(confidence),
-                          uncertainty=uncertainty, tokens=pick(tokens))
+    return tokens, confidence
 
 
 def reprojection_error(hand, rotation_6d, betas, camera, cues, focal_crop: float) -> torch.Tensor:
@@ -138,9 +162,10 @@ class TorchEngine:
         self.model = model
         self.mask_index = model.mask_index
         self.num_tokens = model.config.tokenizer.num_tokens
+        self.codebook = model.tokenizer.codebook
 
     def step(self, tokens, cues, image=None):
         return self.model.transformer(tokens, cues, image)
 
-    def decode(self, tokens):
-        return self.model.tokenizer.decode(tokens)
+    def decode_codes(self, codes):
+        return self.model.tokenizer.decode_codes(codes)
