@@ -1,12 +1,13 @@
-"""Export a checkpoint's transformer step and tokenizer decoder to ONNX, for ONNX Runtime.
+"""Export a checkpoint's network to ONNX, for ONNX Runtime.
 
-    python -m backend.export_onnx [--checkpoint DIR]     # writes DIR/onnx/{transformer_step,tokenizer_decoder}.onnx
+    python -m backend.export_onnx [--checkpoint DIR]     # writes DIR/onnx/*.onnx
 
-The sampling loop (backend.maskhand.sampling) stays in Python and drives either engine;
-what is exported is what it calls: one transformer step (tokens + cues -> logits, betas,
-camera) and the decoder (codes -> 6D rotations: the sampling loop looks codes up in the
-codebook, or averages them, itself). Cue-only checkpoints only: a full
-checkpoint's image input is not exported yet.
+The sampling loop (backend.maskhand.sampling) stays in Python and drives either engine; what
+is exported is what it calls, one graph each: the context encoder (cues -> context, cue token),
+one transformer step (tokens + context -> logits, hidden states), the shape / camera read-out
+(context + hidden states -> betas, camera) and the tokenizer decoder (codes -> 6D rotations:
+the loop looks codes up in the codebook, or averages them, itself). Cue-only checkpoints only:
+a full checkpoint's image input is not exported yet.
 """
 from __future__ import annotations
 
@@ -21,26 +22,21 @@ from .hand_model.layout import NUM_KEYPOINTS
 from .maskhand.model import DEFAULT_CHECKPOINT, MaskHand
 
 ONNX_FOLDER = "onnx"
-TRANSFORMER_STEP, TOKENIZER_DECODER = "transformer_step.onnx", "tokenizer_decoder.onnx"
+CONTEXT_ENCODER, TRANSFORMER_STEP = "context_encoder.onnx", "transformer_step.onnx"
+READ_OUT, TOKENIZER_DECODER = "read_out.onnx", "tokenizer_decoder.onnx"
+GRAPHS = (CONTEXT_ENCODER, TRANSFORMER_STEP, READ_OUT, TOKENIZER_DECODER)
 OPSET = 17
 
 
-class TransformerStep(nn.Module):
-    def __init__(self, model: MaskHand):
+class _Call(nn.Module):
+    """One method of a module as a module's forward, for torch.onnx.export (which traces ``forward``)."""
+
+    def __init__(self, module: nn.Module, method: str):
         super().__init__()
-        self.transformer = model.transformer
+        self.module, self.method = module, method
 
-    def forward(self, tokens, cues):
-        return self.transformer(tokens, cues)
-
-
-class TokenizerDecoder(nn.Module):
-    def __init__(self, model: MaskHand):
-        super().__init__()
-        self.tokenizer = model.tokenizer
-
-    def forward(self, codes):
-        return self.tokenizer.decode_codes(codes)
+    def forward(self, *inputs):
+        return getattr(self.module, self.method)(*inputs)
 
 
 def export(checkpoint: Path) -> Path:
@@ -49,31 +45,35 @@ def export(checkpoint: Path) -> Path:
         raise ValueError(f"'{checkpoint}' conditions on images; only cue-only checkpoints are exported to ONNX")
     folder = Path(checkpoint) / ONNX_FOLDER
     folder.mkdir(exist_ok=True)
-    length = model.config.tokenizer.num_tokens
-    tokens = torch.randint(0, model.mask_index + 1, (2, length))
-    cues = torch.rand(2, NUM_KEYPOINTS, 3)
-    batch = {0: "batch"}
     # nn.MultiheadAttention's fused inference kernel has no ONNX symbolic; export the plain path.
     fastpath = torch.backends.mha.get_fastpath_enabled()
     torch.backends.mha.set_fastpath_enabled(False)
     try:
-        _export_both(model, folder, tokens, cues, batch)
+        with torch.no_grad():
+            _export_graphs(model, folder)
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)
     return folder
 
 
-def _export_both(model: MaskHand, folder: Path, tokens: torch.Tensor, cues: torch.Tensor, batch: dict) -> None:
-    with torch.no_grad():
-        torch.onnx.export(TransformerStep(model), (tokens, cues), folder / TRANSFORMER_STEP, dynamo=False,
-                          input_names=["tokens", "cues"], output_names=["logits", "betas", "camera"],
-                          dynamic_axes={"tokens": batch, "cues": batch, "logits": batch, "betas": batch,
-                                        "camera": batch}, opset_version=OPSET)
-        codes = model.tokenizer.codebook[tokens.clamp_max(model.mask_index - 1)]
-        torch.onnx.export(TokenizerDecoder(model), (codes,),
-                          folder / TOKENIZER_DECODER, dynamo=False, input_names=["codes"],
-                          output_names=["rotation_6d"], dynamic_axes={"codes": batch, "rotation_6d": batch},
-                          opset_version=OPSET)
+def _export_graphs(model: MaskHand, folder: Path) -> None:
+    transformer = model.transformer
+    tokens = torch.randint(0, model.mask_index + 1, (2, model.config.tokenizer.num_tokens))
+    cues = torch.rand(2, NUM_KEYPOINTS, 3)
+    context, cue_token = transformer.context(cues)
+    logits, hidden = transformer.step(tokens, context, cue_token)
+    codes = model.tokenizer.codebook[tokens.clamp_max(model.mask_index - 1)]
+    graphs = (
+        (CONTEXT_ENCODER, _Call(transformer, "context"), (cues,), ["cues"], ["context", "cue_token"]),
+        (TRANSFORMER_STEP, _Call(transformer, "step"), (tokens, context, cue_token),
+         ["tokens", "context", "cue_token"], ["logits", "hidden"]),
+        (READ_OUT, _Call(transformer, "read_out"), (context, hidden), ["context", "hidden"], ["betas", "camera"]),
+        (TOKENIZER_DECODER, _Call(model.tokenizer, "decode_codes"), (codes,), ["codes"], ["rotation_6d"]),
+    )
+    for name, module, inputs, input_names, output_names in graphs:
+        torch.onnx.export(module, inputs, folder / name, dynamo=False, input_names=input_names,
+                          output_names=output_names, opset_version=OPSET,
+                          dynamic_axes={axis: {0: "batch"} for axis in input_names + output_names})
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -157,7 +157,7 @@ class PoseEstimator:
                 self.engine = OnnxEngine(checkpoint, device=device)
             except (FileNotFoundError, ValueError) as error:
                 raise ProtocolError("engine_unavailable", str(error), "use the torch engine") from None
-            self.device = "cuda" if "CUDAExecutionProvider" in self.engine.step_session.get_providers() else "cpu"
+            self.device = self.engine.device
         else:
             self.engine = TorchEngine(self.model)
         self.name = self.model.config.name

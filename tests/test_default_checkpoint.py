@@ -32,14 +32,18 @@ def test_default_checkpoint_is_small_self_describing_and_loads_by_default(model)
 def test_onnx_engine_matches_torch(model, cues):
     torch_engine, onnx_engine = TorchEngine(model), OnnxEngine(DEFAULT_CHECKPOINT)
     tokens = torch.randint(0, model.mask_index + 1, (cues.shape[0], 64), generator=torch.Generator().manual_seed(0))
+    close = lambda ours, theirs: torch.allclose(ours, theirs, atol=1e-4, rtol=0)  # noqa: E731
     with torch.no_grad():
-        expected = torch_engine.step(tokens, cues)
-    for ours, theirs in zip(onnx_engine.step(tokens, cues), expected):
-        assert torch.allclose(ours, theirs, atol=1e-4, rtol=0)
-    assert torch.equal(onnx_engine.codebook, torch_engine.codebook)
-    codes = torch.softmax(expected[0], -1) @ torch_engine.codebook  # the soft codes sampling decodes
-    with torch.no_grad():
-        assert torch.allclose(onnx_engine.decode_codes(codes), torch_engine.decode_codes(codes), atol=1e-4, rtol=0)
+        context = torch_engine.encode(cues)
+        assert all(map(close, onnx_engine.encode(cues), context))
+        logits, hidden = torch_engine.step(tokens, *context)
+        assert all(map(close, onnx_engine.step(tokens, *context), (logits, hidden)))
+        assert all(map(close, onnx_engine.read_out(context[0], hidden), torch_engine.read_out(context[0], hidden)))
+        # the split passes are the training forward pass
+        assert all(map(close, model.transformer(tokens, cues), (logits, *torch_engine.read_out(context[0], hidden))))
+        assert torch.equal(onnx_engine.codebook, torch_engine.codebook)
+        codes = torch.softmax(logits, -1) @ torch_engine.codebook  # the soft codes sampling decodes
+        assert close(onnx_engine.decode_codes(codes), torch_engine.decode_codes(codes))
     greedy = dict(iterations=5, samples=2, temperature=0.0)
     on_torch = sample(torch_engine, cues, **greedy)
     on_onnx = sample(onnx_engine, cues, **greedy)

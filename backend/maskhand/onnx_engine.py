@@ -12,14 +12,14 @@ import onnxruntime
 import torch
 from safetensors import safe_open
 
-from ..export_onnx import ONNX_FOLDER, TOKENIZER_DECODER, TRANSFORMER_STEP
+from ..export_onnx import CONTEXT_ENCODER, GRAPHS, ONNX_FOLDER, READ_OUT, TOKENIZER_DECODER, TRANSFORMER_STEP
 from .model import WEIGHTS_FILE, read_config
 
 
 class OnnxEngine:
     def __init__(self, checkpoint: str | Path, device: str = "cpu", threads: int = 0):
         folder = Path(checkpoint) / ONNX_FOLDER
-        missing = [name for name in (TRANSFORMER_STEP, TOKENIZER_DECODER) if not (folder / name).is_file()]
+        missing = [name for name in GRAPHS if not (folder / name).is_file()]
         if missing:
             raise FileNotFoundError(f"ONNX models {missing} not found in '{folder}': run "
                                     f"`python -m backend.export_onnx --checkpoint {checkpoint}`")
@@ -28,22 +28,33 @@ class OnnxEngine:
         self.num_tokens = config.tokenizer.num_tokens
         with safe_open(Path(checkpoint) / WEIGHTS_FILE, "pt") as weights:
             self.codebook = weights.get_tensor("tokenizer.quantizer.codebook")
-        providers = ["CPUExecutionProvider"]
+        self.providers = ["CPUExecutionProvider"]
         if device == "cuda" and "CUDAExecutionProvider" in onnxruntime.get_available_providers():
-            providers.insert(0, "CUDAExecutionProvider")
+            self.providers.insert(0, "CUDAExecutionProvider")
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
-        self.step_session = onnxruntime.InferenceSession(str(folder / TRANSFORMER_STEP), options, providers=providers)
-        self.decoder_session = onnxruntime.InferenceSession(str(folder / TOKENIZER_DECODER), options,
-                                                            providers=providers)
+        self.sessions = {name: onnxruntime.InferenceSession(str(folder / name), options, providers=self.providers)
+                         for name in GRAPHS}
 
-    def step(self, tokens: torch.Tensor, cues: torch.Tensor, image: torch.Tensor | None = None):
-        if image is not None:
-            raise ValueError("the ONNX engine runs cue-only checkpoints; use the torch engine for image input")
-        outputs = self.step_session.run(None, {"tokens": tokens.numpy().astype(np.int64),
-                                               "cues": cues.numpy().astype(np.float32)})
+    @property
+    def device(self) -> str:
+        providers = self.sessions[TRANSFORMER_STEP].get_providers()
+        return "cuda" if "CUDAExecutionProvider" in providers else "cpu"
+
+    def _run(self, graph: str, **inputs) -> tuple:
+        outputs = self.sessions[graph].run(None, {name: value.numpy() for name, value in inputs.items()})
         return tuple(torch.from_numpy(output) for output in outputs)
 
+    def encode(self, cues: torch.Tensor, image: torch.Tensor | None = None):
+        if image is not None:
+            raise ValueError("the ONNX engine runs cue-only checkpoints; use the torch engine for image input")
+        return self._run(CONTEXT_ENCODER, cues=cues.float())
+
+    def step(self, tokens: torch.Tensor, context: torch.Tensor, cue_token: torch.Tensor):
+        return self._run(TRANSFORMER_STEP, tokens=tokens.long(), context=context, cue_token=cue_token)
+
+    def read_out(self, context: torch.Tensor, hidden: torch.Tensor):
+        return self._run(READ_OUT, context=context, hidden=hidden)
+
     def decode_codes(self, codes: torch.Tensor) -> torch.Tensor:
-        (rotation_6d,) = self.decoder_session.run(None, {"codes": codes.numpy().astype(np.float32)})
-        return torch.from_numpy(rotation_6d)
+        return self._run(TOKENIZER_DECODER, codes=codes.float())[0]

@@ -12,9 +12,9 @@ the expected code is a better point estimate than any one token. Hypotheses are 
 token confidence and agreement with the 2D cues; the answer is their rank-weighted rotation
 mean, and their spread around it per joint is the uncertainty the add-on shows.
 
-The network is reached through an *engine*, so the same loop drives torch and ONNX Runtime:
-``step(tokens (B, L) int64, cues (B, 21, 3)) -> logits (B, L, K), betas (B, 10), camera (B, 3)``,
-``decode_codes(codes (B, L, D)) -> 6D rotations (B, 16, 6)`` and ``codebook`` (K, D).
+The network is reached through an *engine*, so the same loop drives torch and ONNX Runtime.
+The context is encoded once per hand (not per iteration or hypothesis), and the shape / camera
+read-out runs once, after the last pass.
 """
 from __future__ import annotations
 
@@ -49,9 +49,17 @@ class Engine(Protocol):
     num_tokens: int
     codebook: torch.Tensor  # (K, D)
 
-    def step(self, tokens: torch.Tensor, cues: torch.Tensor, image: torch.Tensor | None = None): ...
+    def encode(self, cues: torch.Tensor, image: torch.Tensor | None = None):
+        """cues (B, 21, 3) [+ image] -> context (B, M, C), cue token (B, C)."""
 
-    def decode_codes(self, codes: torch.Tensor) -> torch.Tensor: ...
+    def step(self, tokens: torch.Tensor, context: torch.Tensor, cue_token: torch.Tensor):
+        """tokens (B, L) int64 -> logits (B, L, K), hidden states (B, L + 1, C)."""
+
+    def read_out(self, context: torch.Tensor, hidden: torch.Tensor):
+        """-> betas (B, 10), camera (B, 3)."""
+
+    def decode_codes(self, codes: torch.Tensor) -> torch.Tensor:
+        """codes (B, L, D) -> 6D rotations (B, 16, 6)."""
 
 
 @dataclass
@@ -82,10 +90,11 @@ def sample(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None = None
         raise ValueError(f"iterations and samples must be at least 1 (got {iterations}, {samples})")
     batch, device = cues.shape[0], cues.device
     cues_k = cues.repeat_interleave(samples, 0)                                        # (B*K, 21, 3)
-    image_k = None if image is None else image.repeat_interleave(samples, 0)
-    tokens, confidence = commit_tokens(engine, cues_k, image_k, iterations, samples, temperature, generator,
+    context, cue_token = (state.repeat_interleave(samples, 0) for state in engine.encode(cues, image))
+    tokens, confidence = commit_tokens(engine, context, cue_token, iterations, samples, temperature, generator,
                                        greedy_first)
-    logits, betas, camera = engine.step(tokens, cues_k, image_k)
+    logits, hidden = engine.step(tokens, context, cue_token)
+    betas, camera = engine.read_out(context, hidden)
     rotation_6d = engine.decode_codes(logits.softmax(-1) @ engine.codebook)            # (B*K, 16, 6)
     scores = confidence.clamp_min(1e-9).log().mean(1)                                  # (B*K,)
     if reprojection_rank_weight > 0:
@@ -113,14 +122,14 @@ def candidates(result: SamplingResult):
             torch.cat([result.betas[:, None], result.sample_betas], 1))
 
 
-def commit_tokens(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None, iterations: int, samples: int,
+def commit_tokens(engine: Engine, context: torch.Tensor, cue_token: torch.Tensor, iterations: int, samples: int,
                   temperature: float, generator: torch.Generator | None, greedy_first: bool):
     """The T confidence-guided iterations for N = B*K rows -> committed tokens (N, L), their probabilities (N, L)."""
-    rows, length = cues.shape[0], engine.num_tokens
-    tokens = torch.full((rows, length), engine.mask_index, dtype=torch.long, device=cues.device)
-    confidence = torch.zeros(rows, length, device=cues.device)
+    rows, length, device = context.shape[0], engine.num_tokens, context.device
+    tokens = torch.full((rows, length), engine.mask_index, dtype=torch.long, device=device)
+    confidence = torch.zeros(rows, length, device=device)
     for iteration in range(1, iterations + 1):
-        logits, _, _ = engine.step(tokens, cues, image)
+        logits, _ = engine.step(tokens, context, cue_token)
         masked = tokens == engine.mask_index
         if temperature > 0:
             probabilities = (logits / temperature).softmax(-1)
@@ -164,8 +173,14 @@ class TorchEngine:
         self.num_tokens = model.config.tokenizer.num_tokens
         self.codebook = model.tokenizer.codebook
 
-    def step(self, tokens, cues, image=None):
-        return self.model.transformer(tokens, cues, image)
+    def encode(self, cues, image=None):
+        return self.model.transformer.context(cues, image)
+
+    def step(self, tokens, context, cue_token):
+        return self.model.transformer.step(tokens, context, cue_token)
+
+    def read_out(self, context, hidden):
+        return self.model.transformer.read_out(context, hidden)
 
     def decode_codes(self, codes):
         return self.model.tokenizer.decode_codes(codes)

@@ -71,9 +71,20 @@ class MaskedPoseTransformer(nn.Module):
 
     def forward(self, tokens: torch.Tensor, cues: torch.Tensor, image: torch.Tensor | None = None):
         context, cue_token = self.context(cues, image)
+        logits, hidden = self.step(tokens, context, cue_token)
+        return (logits, *self.read_out(context, hidden))
+
+    # Inference splits the pass, because the context is the same at every iteration and the
+    # shape / camera read-out is needed only after the last one (backend.maskhand.sampling).
+
+    def step(self, tokens: torch.Tensor, context: torch.Tensor, cue_token: torch.Tensor):
+        """-> logits (B, L, K), hidden states (B, L + 1, C) for ``read_out``."""
         x = torch.cat([cue_token[:, None], self.token_embedding(tokens)], 1) + self.position
         for layer in self.layers:
             x = layer(x, context)
         x = self.norm(x)
-        betas, camera = self.head(torch.cat([context, x], 1))
-        return self.logits(x[:, 1:]), betas, camera
+        return self.logits(x[:, 1:]), x
+
+    def read_out(self, context: torch.Tensor, hidden: torch.Tensor):
+        """-> betas (B, 10), camera (B, 3)."""
+        return self.head(torch.cat([context, hidden], 1))
