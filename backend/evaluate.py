@@ -24,14 +24,14 @@ from scipy.stats import spearmanr
 
 from .data.synthetic import SyntheticHands
 from .data.training_batch import TrainingBatch, from_synthetic
-from .hand_model.layout import OPENPOSE_TO_MANO
+from .hand_model.layout import BONE_END_POINT, OPENPOSE_TO_MANO
 from .maskhand.model import DEFAULT_CHECKPOINT, MaskHand, load_weights, read_config
 from .maskhand.rotations import axis_angle_to_matrix, axis_angle_to_rotation_6d, rotation_6d_to_matrix
 from .maskhand.sampling import TorchEngine, sample
 from .metrics import f_score, pa_error_mm, rotation_angle_deg
 
 # For MANO joints 1-15, the index (MANO order + tips) of the point each one moves.
-CHILD_POINT = (2, 3, 17, 5, 6, 18, 8, 9, 20, 11, 12, 19, 14, 15, 16)
+CHILD_POINT = BONE_END_POINT[1:]
 TEST_SEED = 20251127  # never used by training (seeds 0-2 and their derived streams)
 REPO = Path(__file__).resolve().parent.parent
 

@@ -26,6 +26,10 @@ TIP_NAMES = ("thumb", "index", "middle", "ring", "pinky")
 # smplx's fingertip vertex ids on the MANO mesh, in TIP_NAMES order.
 MANO_TIP_VERTEX_IDS = (744, 320, 443, 554, 671)
 
+# For each joint, the index (into the 21 MANO-order points) of the point its bone points at: the
+# wrist at the middle finger's base, every finger joint at the next joint or its fingertip.
+BONE_END_POINT = (4, 2, 3, 17, 5, 6, 18, 8, 9, 20, 11, 12, 19, 14, 15, 16)
+
 # Index into the 21 "MANO order" points (16 joints + 5 tips) for each OpenPose /
 # MediaPipe / FreiHAND keypoint: 0 wrist, 1-4 thumb, 5-8 index, 9-12 middle, 13-16 ring, 17-20 pinky.
 MANO_TO_OPENPOSE = (0, 13, 14, 15, 16, 1, 2, 3, 17, 4, 5, 6, 18, 10, 11, 12, 19, 7, 8, 9, 20)

@@ -1,0 +1,1 @@
+"""Retargeting: bpy-free math and rig presets (``solve``, ``presets``), and the thin Blender layer (``apply``)."""
