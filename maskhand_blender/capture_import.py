@@ -1,0 +1,48 @@
+"""Key a capture result onto armatures: one new action per hand, nothing the user had is changed.
+
+Each hand gets its own action, named after the footage. Where both hands go onto one armature
+(a character), the first plays as the armature's action and the second as an NLA strip below
+it: the two touch different bones, so both play, and each stays a separate action to edit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import bpy
+
+from .hand_data import load_hand_rest
+from .result_file import Capture
+from .retarget.apply import key_hand, scene_frames
+from .retarget.presets import BoneMap
+
+
+@dataclass
+class HandTarget:
+    rig: bpy.types.Object
+    bone_map: BoneMap
+
+
+def import_capture(context: bpy.types.Context, capture: Capture, targets: dict, footage_name: str) -> list:
+    """targets: side -> HandTarget. Returns one summary dict per keyed hand."""
+    summaries, playing = [], set()
+    for side, target in targets.items():
+        hand = capture.hands.get(side)
+        if hand is None:
+            continue
+        frames = scene_frames(hand.frames, capture.fps, context.scene)
+        name = f"{Path(footage_name).stem} {side.capitalize()} Hand"
+        # A standalone hand (the wrist keyed) also follows the capture's camera-frame translation.
+        summary = key_hand(target.rig, hand, target.bone_map, load_hand_rest(side), frames, name,
+                           key_location=target.bone_map.key_wrist)
+        writer = summary.pop("writer")
+        if target.rig.name in playing:
+            track = target.rig.animation_data.nla_tracks.new()
+            track.name = name
+            strip = track.strips.new(name, int(frames[0]), writer.action)
+            strip.action_slot = writer.slot
+        else:
+            writer.assign(target.rig)
+            playing.add(target.rig.name)
+        summaries.append({"side": side, "rig": target.rig.name, "action": writer.action.name, **summary})
+    return summaries

@@ -1,0 +1,81 @@
+"""The thin Blender layer of the retarget: read an armature's rest pose, key a capture onto it.
+
+All math is in ``solve`` (bpy-free); this module moves arrays between Blender and numpy and
+writes one new action per hand through ``keyframes.ActionWriter``.
+"""
+from __future__ import annotations
+
+import bpy
+import numpy as np
+
+from ..keyframes import ActionWriter
+from ..rig import CAMERA_TO_WORLD
+from .presets import BoneMap
+from .rotations import continuous_quaternions, matrix_to_quaternion
+from .solve import ArmatureRest, HandRest, RetargetError, retarget
+
+UNCERTAINTY_PROPERTY = "maskhand_uncertainty"   # per pose bone, degrees
+DETECTED_PROPERTY = "maskhand_detected_{side}"  # per armature object, 1 where the hand was found
+
+
+def armature_rest(rig: bpy.types.Object) -> ArmatureRest:
+    """The armature's bones, parents first, with rest orientations and heads in armature space."""
+    ordered = []
+
+    def visit(bone):
+        ordered.append(bone)
+        for child in bone.children:
+            visit(child)
+
+    for bone in rig.data.bones:
+        if bone.parent is None:
+            visit(bone)
+    index = {bone.name: i for i, bone in enumerate(ordered)}
+    matrices = np.array([[list(row)[:3] for row in bone.matrix_local[:3]] for bone in ordered])
+    heads = np.array([list(bone.head_local) for bone in ordered])
+    parents = np.array([index[bone.parent.name] if bone.parent else -1 for bone in ordered])
+    return ArmatureRest([bone.name for bone in ordered], parents, matrices, heads)
+
+
+def scene_frames(frames: np.ndarray, footage_fps: float, scene: bpy.types.Scene) -> np.ndarray:
+    """Footage frame numbers -> scene frames: the first captured frame lands on the scene's start."""
+    scene_fps = scene.render.fps / scene.render.fps_base
+    return scene.frame_start + (frames - frames[0]) * (scene_fps / footage_fps)
+
+
+def key_hand(rig: bpy.types.Object, hand, bone_map: BoneMap, rest: HandRest, frames: np.ndarray,
+             action_name: str, key_location: bool = False) -> dict:
+    """Key one hand of a capture onto ``rig`` as a new action; returns what was written.
+
+    ``frames`` are the scene frames of the capture's rows; rows without a hand get no pose keys
+    (Blender interpolates across them) and a 0 in the detected flag."""
+    names = bone_map.bone_names(hand.side)
+    missing = sorted({name for name in names.values() if name not in rig.data.bones})
+    if missing:
+        raise RetargetError(f"armature '{rig.name}' has no bones {', '.join(missing[:4])}"
+                            f"{' ...' if len(missing) > 4 else ''} that the '{bone_map.name}' map names for the "
+                            f"{hand.side} hand: pick the preset that matches the rig, or edit a custom map")
+    armature = armature_rest(rig)
+    bones = {joint: armature.names.index(name) for joint, name in names.items()}
+    valid = hand.valid
+    writer = ActionWriter(action_name, rig)
+    keyed = []
+    if valid.any():
+        local = retarget(hand.pose[valid], rest, armature, bones, key_wrist=bone_map.key_wrist)
+        joint_of = {bone: joint for joint, bone in bones.items()}
+        for bone, rotations in local.items():
+            name = armature.names[bone]
+            pose_bone = rig.pose.bones[name]
+            pose_bone.rotation_mode = "QUATERNION"
+            quaternions = continuous_quaternions(matrix_to_quaternion(rotations))
+            writer.add_vector(f'pose.bones["{name}"].rotation_quaternion', frames[valid], quaternions, group=name)
+            pose_bone[UNCERTAINTY_PROPERTY] = 0.0
+            writer.add_curve(f'pose.bones["{name}"]["{UNCERTAINTY_PROPERTY}"]', 0, frames[valid],
+                             hand.uncertainty[valid, joint_of[bone]], group=name)
+            keyed.append(name)
+        if key_location:
+            writer.add_vector("location", frames[valid], hand.cam_t[valid] @ CAMERA_TO_WORLD.T, group="Object Transforms")
+    detected = DETECTED_PROPERTY.format(side=hand.side)
+    rig[detected] = 0.0
+    writer.add_curve(f'["{detected}"]', 0, frames, valid.astype(np.float32), group="MaskHand", interpolation="CONSTANT")
+    return {"writer": writer, "bones": keyed, "frames": int(valid.sum()), "missing_frames": int((~valid).sum())}
