@@ -2,23 +2,32 @@
 
 The heavy work (video decoding, hand detection, the MaskHand network) runs in a separate
 backend process with its own Python environment; this package uses only bpy, numpy and
-the standard library. Registration is one list of classes; modules that do real work are
-imported where they are used, so enabling the extension is instant.
+the standard library. Registration is one list of classes.
 """
 import bpy
 
-from . import preferences
+from . import panels, preferences, properties
+from .operators import backend, capture, rig
 
 _classes = (
     preferences.MaskHandPreferences,
+    properties.MaskHandCaptureSettings,
+    *capture.classes,
+    *rig.classes,
+    *backend.classes,
+    *panels.classes,
 )
 
 
 def register():
     for cls in _classes:
         bpy.utils.register_class(cls)
+    bpy.types.Scene.maskhand = bpy.props.PointerProperty(type=properties.MaskHandCaptureSettings)
+    bpy.types.VIEW3D_MT_armature_add.append(rig.menu_add_hand)
 
 
 def unregister():
+    bpy.types.VIEW3D_MT_armature_add.remove(rig.menu_add_hand)
+    del bpy.types.Scene.maskhand
     for cls in reversed(_classes):
         bpy.utils.unregister_class(cls)

@@ -1,0 +1,148 @@
+"""What a capture needs from Blender's settings, and what it does to the scene when it succeeds.
+
+Shared by the modal Capture operator and the headless job (``python -m maskhand_blender``).
+Nothing here changes the scene until ``apply_capture``, which runs only on success.
+"""
+from __future__ import annotations
+
+import tempfile
+import uuid
+from pathlib import Path
+
+import bpy
+import numpy as np
+
+from .backend_client import BackendError, default_python
+from .capture_import import HandTarget, import_capture
+from .result_file import read_capture
+from .retarget.presets import BoneMapError, builtin_preset, load_bone_map
+from .rig import CAMERA_TO_WORLD_EULER, add_hand, bone_name
+
+PRESET_FILES = {"BUILTIN": "builtin", "RIGIFY": "rigify", "MIXAMO": "mixamo"}
+LOG_PATH = Path(tempfile.gettempdir()) / "maskhand" / "backend.log"
+
+
+class CaptureSetupError(Exception):
+    """A setting that stops a capture before it starts; the message names it and what to do."""
+
+
+def addon_preferences(context):
+    return context.preferences.addons[__package__].preferences
+
+
+def backend_paths(preferences) -> tuple:
+    """(backend folder, backend python) from the preferences, the python defaulting to the folder's .venv."""
+    folder = bpy.path.abspath(preferences.backend_folder) if preferences.backend_folder else ""
+    python = bpy.path.abspath(preferences.backend_python) if preferences.backend_python else ""
+    if not python and folder:
+        python = str(default_python(folder))
+    return folder, python
+
+
+def sides_of(settings) -> list:
+    return {"BOTH": ["right", "left"], "RIGHT": ["right"], "LEFT": ["left"]}[settings.hands]
+
+
+def bone_map_of(settings):
+    if settings.preset == "CUSTOM":
+        if not settings.custom_map:
+            raise CaptureSetupError("the Custom Map preset needs a bone map file: set Bone Map in the MaskHand panel")
+        try:
+            return load_bone_map(bpy.path.abspath(settings.custom_map))
+        except BoneMapError as error:
+            raise CaptureSetupError(str(error)) from None
+    return builtin_preset(PRESET_FILES[settings.preset])
+
+
+def check_settings(context, settings) -> None:
+    """Everything that can be checked before the backend starts."""
+    footage = Path(bpy.path.abspath(settings.footage)) if settings.footage else None
+    if footage is None:
+        raise CaptureSetupError("no footage chosen: pick a video in the MaskHand panel (Footage)")
+    if not footage.is_file():
+        raise CaptureSetupError(f"footage '{footage}' not found: pick the video again in the MaskHand panel")
+    if settings.frame_end and settings.frame_end <= settings.frame_start:
+        raise CaptureSetupError(f"frame range {settings.frame_start}-{settings.frame_end} is empty: End must be "
+                                "after Start, or 0 for the whole video")
+    bone_map = bone_map_of(settings)
+    if settings.preset != "BUILTIN":
+        if settings.target is None:
+            raise CaptureSetupError(f"the {bone_map.name} preset needs a target armature: choose one in the MaskHand panel")
+        for side in sides_of(settings):
+            missing = [name for name in bone_map.bone_names(side).values() if name not in settings.target.data.bones]
+            if missing:
+                raise CaptureSetupError(f"armature '{settings.target.name}' has no bone '{missing[0]}' that the "
+                                        f"{bone_map.name} preset needs for the {side} hand: pick the preset that "
+                                        "matches the rig, or a custom map")
+
+
+def capture_request(context, settings, preferences) -> dict:
+    job = uuid.uuid4().hex[:8]
+    folder = Path(tempfile.mkdtemp(prefix=f"maskhand-{job}-"))
+    request = {"job": job, "video": str(Path(bpy.path.abspath(settings.footage)).resolve()),
+               "output": str(folder / "capture.npz"), "frame_start": settings.frame_start,
+               "frame_end": settings.frame_end or None, "hands": settings.hands.lower(),
+               "samples": settings.samples, "iterations": settings.iterations, "temporal": settings.samples > 1,
+               "device": preferences.device.lower(), "mirrored": settings.mirrored}
+    if preferences.checkpoint:
+        request["checkpoint"] = bpy.path.abspath(preferences.checkpoint)
+    if preferences.mano_folder:
+        request["mano_folder"] = bpy.path.abspath(preferences.mano_folder)
+    return request
+
+
+def _hand_targets(context, settings, sides) -> dict:
+    """side -> HandTarget; with the MaskHand Hand preset, builds a hand for any side the target lacks."""
+    bone_map = bone_map_of(settings)
+    targets = {}
+    for side in sides:
+        rig = settings.target
+        if settings.preset == "BUILTIN" and (rig is None or bone_name("wrist", side) not in rig.data.bones):
+            rig = add_hand(context, side)
+        targets[side] = HandTarget(rig, bone_map)
+    return targets
+
+
+def apply_capture(context, settings, result_path: str) -> str:
+    """Key the result onto the targets (new actions) and add the reference camera; returns a one-line summary."""
+    capture = read_capture(result_path)
+    sides = [side for side in sides_of(settings) if side in capture.hands]
+    summaries = import_capture(context, capture, _hand_targets(context, settings, sides), settings.footage)
+    if settings.add_camera:
+        add_reference_camera(context, capture, settings)
+    if not summaries:
+        return "no hands were found in the footage; nothing was keyed"
+    parts = [f"{s['side']} hand on '{s['rig']}' ({s['frames']} frames, {len(s['bones'])} bones"
+             + (f", {s['missing_frames']} without a hand" if s["missing_frames"] else "") + ")" for s in summaries]
+    return "keyed " + "; ".join(parts)
+
+
+def add_reference_camera(context, capture, settings) -> bpy.types.Object:
+    """A camera that sees what the footage's camera saw, with the footage as its background."""
+    width, height = capture.image_size
+    camera_data = bpy.data.cameras.new(f"{Path(settings.footage).stem} Camera")
+    camera_data.sensor_fit = "HORIZONTAL" if width >= height else "VERTICAL"
+    camera_data.sensor_width = camera_data.sensor_height = 36.0
+    camera_data.lens = capture.focal / max(width, height) * 36.0
+    camera_data.clip_end = 1000.0
+    clip = bpy.data.movieclips.load(bpy.path.abspath(settings.footage), check_existing=True)
+    clip.frame_start = context.scene.frame_start - settings.frame_start  # footage frame F on scene frame start + F - Start
+    background = camera_data.background_images.new()
+    background.source, background.clip = "MOVIE_CLIP", clip
+    camera_data.show_background_images = True
+    camera = bpy.data.objects.new(camera_data.name, camera_data)
+    # The capture's camera frame, seen in Blender: OpenCV (x right, y down, z forward) turned into Z-up.
+    camera.rotation_euler = (CAMERA_TO_WORLD_EULER[0] + np.pi, 0.0, 0.0)
+    context.collection.objects.link(camera)
+    return camera
+
+
+def check_backend(preferences) -> tuple:
+    folder, python = backend_paths(preferences)
+    from .backend_client import check_backend_setup
+
+    try:
+        check_backend_setup(python, folder)
+    except BackendError as error:
+        raise CaptureSetupError(str(error)) from None
+    return folder, python

@@ -1,0 +1,1 @@
+"""The add-on's operators: capture (modal), rig, backend set-up."""

@@ -1,0 +1,124 @@
+"""Capture: run a backend job without blocking Blender, then key the result (one undo step)."""
+from __future__ import annotations
+
+import bpy
+
+from ..backend_client import BackendError, BackendProcess, CaptureJob
+from ..capture_setup import (LOG_PATH, CaptureSetupError, addon_preferences, apply_capture, capture_request,
+                             check_backend, check_settings)
+from ..result_file import ResultFileError
+from ..retarget.solve import RetargetError
+
+TIMER_SECONDS = 0.1
+
+
+class MASKHAND_OT_capture(bpy.types.Operator):
+    """Capture hand motion from the footage and key it onto the target rig"""
+
+    bl_idname = "maskhand.capture"
+    bl_label = "Capture"
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        return not context.scene.maskhand.running
+
+    def invoke(self, context, event):
+        settings = context.scene.maskhand
+        preferences = addon_preferences(context)
+        try:
+            check_settings(context, settings)
+            folder, python = check_backend(preferences)
+            request = capture_request(context, settings, preferences)
+            backend = BackendProcess(python, folder, LOG_PATH)
+        except (CaptureSetupError, BackendError) as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        self.job = CaptureJob(backend, request)
+        settings.running, settings.cancel_requested, settings.progress, settings.stage = True, False, 0.0, "starting"
+        settings.log_path = str(LOG_PATH)
+        self.timer = context.window_manager.event_timer_add(TIMER_SECONDS, window=context.window)
+        context.window_manager.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        settings = context.scene.maskhand
+        if event.type == "ESC" or settings.cancel_requested:
+            settings.cancel_requested = False
+            self.job.cancel()
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        for message in self.job.backend.drain():
+            self.job.handle(message)
+        settings.progress, settings.stage = 100 * self.job.fraction, self.job.stage
+        context.workspace.status_text_set(f"MaskHand: {self.job.stage} {100 * self.job.fraction:.0f} % (Esc to cancel)")
+        for area in context.screen.areas if context.screen else ():
+            if area.type == "VIEW_3D":
+                area.tag_redraw()
+        if not self.job.finished:
+            return {"RUNNING_MODAL"}
+        return self.finish(context)
+
+    def finish(self, context):
+        settings = context.scene.maskhand
+        context.window_manager.event_timer_remove(self.timer)
+        context.workspace.status_text_set(None)
+        self.job.backend.stop()
+        settings.running = False
+        settings.last_warnings = "; ".join(self.job.warnings)
+        if self.job.state == "cancelled":
+            self.report({"WARNING"}, "capture cancelled; the scene is unchanged")
+            return {"CANCELLED"}
+        if self.job.state == "failed":
+            self.report({"ERROR"}, f"capture failed: {self.job.error}")
+            return {"CANCELLED"}
+        try:
+            summary = apply_capture(context, settings, self.job.done["result"])
+        except (ResultFileError, RetargetError, CaptureSetupError) as error:
+            self.report({"ERROR"}, f"capture could not be keyed: {error}")
+            return {"CANCELLED"}
+        settings.last_result, settings.last_summary = self.job.done["result"], summary
+        self.report({"INFO"}, f"MaskHand: {summary}")
+        return {"FINISHED"}
+
+
+class MASKHAND_OT_cancel_capture(bpy.types.Operator):
+    """Stop the running capture; the scene stays as it was"""
+
+    bl_idname = "maskhand.cancel_capture"
+    bl_label = "Cancel"
+
+    @classmethod
+    def poll(cls, context):
+        return context.scene.maskhand.running
+
+    def execute(self, context):
+        context.scene.maskhand.cancel_requested = True
+        return {"FINISHED"}
+
+
+class MASKHAND_OT_import_result(bpy.types.Operator):
+    """Key a saved capture result (.npz) onto the target rig"""
+
+    bl_idname = "maskhand.import_result"
+    bl_label = "Import Capture Result"
+    bl_options = {"REGISTER", "UNDO"}
+
+    filepath: bpy.props.StringProperty(subtype="FILE_PATH")
+    filter_glob: bpy.props.StringProperty(default="*.npz", options={"HIDDEN"})
+
+    def invoke(self, context, event):
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        try:
+            summary = apply_capture(context, context.scene.maskhand, self.filepath)
+        except (ResultFileError, RetargetError, CaptureSetupError) as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"MaskHand: {summary}")
+        return {"FINISHED"}
+
+
+classes = (MASKHAND_OT_capture, MASKHAND_OT_cancel_capture, MASKHAND_OT_import_result)

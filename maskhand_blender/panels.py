@@ -1,0 +1,61 @@
+"""View3D > Sidebar > MaskHand: footage, rig, quality, Capture with progress, the last result."""
+import bpy
+
+
+class MASKHAND_PT_capture(bpy.types.Panel):
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "MaskHand"
+    bl_label = "Capture"
+
+    def draw(self, context):
+        settings = context.scene.maskhand
+        layout = self.layout
+        layout.use_property_split = True
+        layout.use_property_decorate = False
+        layout.prop(settings, "footage")
+        row = layout.row(align=True)
+        row.prop(settings, "frame_start")
+        row.prop(settings, "frame_end")
+        layout.prop(settings, "hands", expand=True)
+        layout.prop(settings, "mirrored")
+        layout.prop(settings, "preset")
+        if settings.preset == "CUSTOM":
+            layout.prop(settings, "custom_map")
+        layout.prop(settings, "target")
+        column = layout.column(align=True)
+        column.prop(settings, "samples")
+        column.prop(settings, "iterations")
+        layout.prop(settings, "add_camera")
+        if settings.running:
+            layout.progress(factor=settings.progress / 100, type="BAR", text=f"{settings.stage} {settings.progress:.0f} %")
+            layout.operator("maskhand.cancel_capture", icon="CANCEL")
+        else:
+            layout.operator("maskhand.capture", icon="REC")
+        layout.operator("maskhand.add_hand", icon="VIEW_PAN")
+
+
+class MASKHAND_PT_last_result(bpy.types.Panel):
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "MaskHand"
+    bl_label = "Last Capture"
+    bl_parent_id = "MASKHAND_PT_capture"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    def draw(self, context):
+        settings = context.scene.maskhand
+        layout = self.layout
+        if not settings.last_result:
+            layout.label(text="No capture yet")
+        else:
+            layout.label(text=settings.last_summary)
+            layout.prop(settings, "last_result", text="Result")
+        if settings.last_warnings:
+            layout.label(text=settings.last_warnings, icon="ERROR")
+        if settings.log_path:
+            layout.operator("wm.path_open", text="Open Backend Log", icon="TEXT").filepath = settings.log_path
+        layout.operator("maskhand.import_result", icon="IMPORT")
+
+
+classes = (MASKHAND_PT_capture, MASKHAND_PT_last_result)

@@ -1,0 +1,47 @@
+"""The capture settings and state the panel shows, stored on the scene (``scene.maskhand``)."""
+import bpy
+
+PRESETS = (
+    ("BUILTIN", "MaskHand Hand", "The built-in MANO-layout hand (Add MaskHand Hand); made for you when the target "
+                                  "has no hand for a side"),
+    ("RIGIFY", "Rigify", "FK finger controls of a rig generated with Rigify"),
+    ("MIXAMO", "Mixamo", "Bone names of rigs from mixamo.com"),
+    ("CUSTOM", "Custom Map", "A bone map saved as JSON"),
+)
+
+
+def _is_armature(self, obj):
+    return obj.type == "ARMATURE"
+
+
+class MaskHandCaptureSettings(bpy.types.PropertyGroup):
+    footage: bpy.props.StringProperty(name="Footage", subtype="FILE_PATH",
+                                      description="Video (or still image) of your hands")
+    frame_start: bpy.props.IntProperty(name="Start", min=0, default=0, description="First footage frame to capture")
+    frame_end: bpy.props.IntProperty(name="End", min=0, default=0,
+                                     description="Footage frame to stop before; 0 captures to the end")
+    hands: bpy.props.EnumProperty(name="Hands", default="BOTH", items=(
+        ("BOTH", "Both", "Left and right hands"), ("RIGHT", "Right", "The right hand only"),
+        ("LEFT", "Left", "The left hand only")))
+    mirrored: bpy.props.BoolProperty(name="Mirrored Footage", description="Selfie-camera footage, flipped left-right")
+    target: bpy.props.PointerProperty(name="Target", type=bpy.types.Object, poll=_is_armature,
+                                      description="Armature to key; empty with the MaskHand Hand preset builds hands")
+    preset: bpy.props.EnumProperty(name="Rig", items=PRESETS, default="BUILTIN")
+    custom_map: bpy.props.StringProperty(name="Bone Map", subtype="FILE_PATH",
+                                         description="JSON bone map for the Custom Map preset")
+    samples: bpy.props.IntProperty(name="Samples", min=1, max=64, default=8,
+                                   description="Hypotheses per hand and frame: more gives better uncertainty")
+    iterations: bpy.props.IntProperty(name="Iterations", min=1, max=64, default=5,
+                                      description="Decoding iterations: quality against speed")
+    add_camera: bpy.props.BoolProperty(name="Reference Camera", default=True,
+                                       description="Add a camera with the footage as its background")
+
+    # State of the running or last capture, shown by the panel.
+    running: bpy.props.BoolProperty(options={"SKIP_SAVE"})
+    cancel_requested: bpy.props.BoolProperty(options={"SKIP_SAVE"})
+    progress: bpy.props.FloatProperty(name="Progress", subtype="PERCENTAGE", min=0, max=100, options={"SKIP_SAVE"})
+    stage: bpy.props.StringProperty(options={"SKIP_SAVE"})
+    last_result: bpy.props.StringProperty(name="Last Result", subtype="FILE_PATH")
+    last_summary: bpy.props.StringProperty(name="Summary")
+    last_warnings: bpy.props.StringProperty(name="Warnings")
+    log_path: bpy.props.StringProperty(name="Backend Log", subtype="FILE_PATH")
