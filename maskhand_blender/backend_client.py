@@ -146,6 +146,7 @@ class CaptureJob:
         self.hello: dict | None = None
         self.fraction, self.stage = 0.0, "starting"
         self.warnings: list = []
+        self.stages: list = []  # every progress stage reported, in order
         self.done: dict | None = None
         self.error: str | None = None
         self.cancel_sent = False
@@ -162,6 +163,7 @@ class CaptureJob:
             self.backend.send({"type": "capture", **self.request})
         elif kind == "progress" and message.get("job") == self.request["job"]:
             self.fraction, self.stage = float(message.get("fraction", 0.0)), str(message.get("stage", ""))
+            self.stages.append((self.stage, self.fraction))
         elif kind == "warning":
             self.warnings.append(message.get("message", message.get("code", "")))
         elif kind == "done" and message.get("job") == self.request["job"]:

@@ -12,6 +12,49 @@ from ..retarget.solve import RetargetError
 TIMER_SECONDS = 0.1
 
 
+class CaptureSession:
+    """One capture from the settings to the keyed scene, driven step by step (by the modal operator's timer,
+    or by a test's loop). The scene is changed only in ``finish`` and only when the job succeeded."""
+
+    def __init__(self, context):
+        settings = context.scene.maskhand
+        preferences = addon_preferences(context)
+        check_settings(context, settings)
+        folder, python = check_backend(preferences)
+        request = capture_request(context, settings, preferences)
+        self.job = CaptureJob(BackendProcess(python, folder, LOG_PATH), request)
+        settings.running, settings.cancel_requested, settings.progress, settings.stage = True, False, 0.0, "starting"
+        settings.log_path = str(LOG_PATH)
+
+    def step(self, context) -> bool:
+        """Take what the backend said; True once the job has ended."""
+        settings = context.scene.maskhand
+        if settings.cancel_requested:
+            settings.cancel_requested = False
+            self.job.cancel()
+        for message in self.job.backend.drain():
+            self.job.handle(message)
+        settings.progress, settings.stage = 100 * self.job.fraction, self.job.stage
+        return self.job.finished
+
+    def finish(self, context) -> tuple:
+        """Stop the backend; key the result if the job succeeded. -> (report level, message, operator result)."""
+        settings = context.scene.maskhand
+        self.job.backend.stop()
+        settings.running = False
+        settings.last_warnings = "; ".join(self.job.warnings)
+        if self.job.state == "cancelled":
+            return "WARNING", "capture cancelled; the scene is unchanged", "CANCELLED"
+        if self.job.state == "failed":
+            return "ERROR", f"capture failed: {self.job.error}", "CANCELLED"
+        try:
+            summary = apply_capture(context, settings, self.job.done["result"])
+        except (ResultFileError, RetargetError, CaptureSetupError) as error:
+            return "ERROR", f"capture could not be keyed: {error}", "CANCELLED"
+        settings.last_result, settings.last_summary = self.job.done["result"], summary
+        return "INFO", f"MaskHand: {summary}", "FINISHED"
+
+
 class MASKHAND_OT_capture(bpy.types.Operator):
     """Capture hand motion from the footage and key it onto the target rig"""
 
@@ -24,62 +67,33 @@ class MASKHAND_OT_capture(bpy.types.Operator):
         return not context.scene.maskhand.running
 
     def invoke(self, context, event):
-        settings = context.scene.maskhand
-        preferences = addon_preferences(context)
         try:
-            check_settings(context, settings)
-            folder, python = check_backend(preferences)
-            request = capture_request(context, settings, preferences)
-            backend = BackendProcess(python, folder, LOG_PATH)
+            self.session = CaptureSession(context)
         except (CaptureSetupError, BackendError) as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
-        self.job = CaptureJob(backend, request)
-        settings.running, settings.cancel_requested, settings.progress, settings.stage = True, False, 0.0, "starting"
-        settings.log_path = str(LOG_PATH)
         self.timer = context.window_manager.event_timer_add(TIMER_SECONDS, window=context.window)
         context.window_manager.modal_handler_add(self)
         return {"RUNNING_MODAL"}
 
     def modal(self, context, event):
-        settings = context.scene.maskhand
-        if event.type == "ESC" or settings.cancel_requested:
-            settings.cancel_requested = False
-            self.job.cancel()
+        if event.type == "ESC":
+            context.scene.maskhand.cancel_requested = True
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
-        for message in self.job.backend.drain():
-            self.job.handle(message)
-        settings.progress, settings.stage = 100 * self.job.fraction, self.job.stage
-        context.workspace.status_text_set(f"MaskHand: {self.job.stage} {100 * self.job.fraction:.0f} % (Esc to cancel)")
+        finished = self.session.step(context)
+        settings = context.scene.maskhand
+        context.workspace.status_text_set(f"MaskHand: {settings.stage} {settings.progress:.0f} % (Esc to cancel)")
         for area in context.screen.areas if context.screen else ():
             if area.type == "VIEW_3D":
                 area.tag_redraw()
-        if not self.job.finished:
+        if not finished:
             return {"RUNNING_MODAL"}
-        return self.finish(context)
-
-    def finish(self, context):
-        settings = context.scene.maskhand
         context.window_manager.event_timer_remove(self.timer)
         context.workspace.status_text_set(None)
-        self.job.backend.stop()
-        settings.running = False
-        settings.last_warnings = "; ".join(self.job.warnings)
-        if self.job.state == "cancelled":
-            self.report({"WARNING"}, "capture cancelled; the scene is unchanged")
-            return {"CANCELLED"}
-        if self.job.state == "failed":
-            self.report({"ERROR"}, f"capture failed: {self.job.error}")
-            return {"CANCELLED"}
-        try:
-            summary = apply_capture(context, settings, self.job.done["result"])
-        except (ResultFileError, RetargetError, CaptureSetupError) as error:
-            self.report({"ERROR"}, f"capture could not be keyed: {error}")
-            return {"CANCELLED"}
-        settings.last_result, settings.last_summary = self.job.done["result"], summary
-        self.report({"INFO"}, f"MaskHand: {summary}")
-        return {"FINISHED"}
+        level, message, result = self.session.finish(context)
+        self.report({level}, message)
+        return {result}
 
 
 class MASKHAND_OT_cancel_capture(bpy.types.Operator):

@@ -1,0 +1,126 @@
+"""Run by tests/test_blender_capture.py: the capture in real Blender against the real backend.
+
+argv: extension zip, MaskHand folder, sample clip. Prints one JSON line of observations.
+Modal operators need a window, which background Blender lacks; the operator is a thin shell
+over ``CaptureSession``, which this script drives the way the operator's timer does.
+"""
+import sys
+import time
+from pathlib import Path
+
+import bpy
+
+from addon import install, report, submodule
+
+zip_path, repo, clip = sys.argv[1:4]
+install(zip_path)
+capture_ops = submodule("operators.capture")
+setup = submodule("capture_setup")
+panels = submodule("panels")
+preferences = bpy.context.preferences.addons["bl_ext.user_default.maskhand"].preferences
+preferences.backend_folder, preferences.backend_python, preferences.device = repo, sys.executable, "CPU"
+results = {}
+
+
+class RecordingLayout:
+    """Stands in for UILayout (background Blender draws no UI): checks every property and operator drawn exists."""
+
+    def __init__(self, drawn):
+        self.drawn = drawn
+        self.use_property_split = self.use_property_decorate = False
+
+    def prop(self, data, name, **_):
+        assert name in data.bl_rna.properties, f"panel draws unknown property {name!r}"
+        self.drawn.append(name)
+
+    def operator(self, idname, **_):
+        module, name = idname.split(".")
+        assert hasattr(getattr(bpy.ops, module), name), f"panel draws unknown operator {idname!r}"
+        self.drawn.append(idname)
+        return type("Properties", (), {})()
+
+    def row(self, **_):
+        return self
+
+    column = row
+
+    def label(self, **_):
+        pass
+
+    def progress(self, **_):
+        self.drawn.append("progress")
+
+
+def draw_panels():
+    drawn = []
+    for panel in panels.classes:
+        panel.draw(type("Panel", (), {"layout": RecordingLayout(drawn)})(), bpy.context)
+    return drawn
+
+
+def scene_state():
+    return {"objects": sorted(obj.name for obj in bpy.data.objects), "actions": sorted(a.name for a in bpy.data.actions)}
+
+
+def run_session(cancel_at_stage=None, timeout=600):
+    session = capture_ops.CaptureSession(bpy.context)
+    deadline = time.monotonic() + timeout
+    while not session.step(bpy.context):
+        if cancel_at_stage and bpy.context.scene.maskhand.stage == cancel_at_stage:
+            bpy.context.scene.maskhand.cancel_requested = True
+        assert time.monotonic() < deadline, "capture did not end"
+        time.sleep(0.05)
+    return session.finish(bpy.context), session.job.stages
+
+
+bpy.ops.wm.read_homefile(use_factory_startup=True)
+settings = bpy.context.scene.maskhand
+settings.footage, settings.hands, settings.samples, settings.iterations = clip, "BOTH", 4, 2
+results["panel_idle"] = draw_panels()
+settings.running = True
+results["panel_running"] = draw_panels()
+settings.running = False
+
+# A capture that works.
+before = scene_state()
+(level, message, outcome), progress = run_session()
+results["capture"] = {"level": level, "message": message, "outcome": outcome,
+                      "stages": list(dict.fromkeys(stage for stage, _ in progress)),
+                      "progress_monotonic": all(a[1] <= b[1] for a, b in zip(progress, progress[1:])
+                                                if a[0] == b[0])}
+rigs = [obj for obj in bpy.data.objects if obj.type == "ARMATURE" and obj.animation_data]
+results["keyed"] = {rig.name: {"action": rig.animation_data.action.name,
+                               "curves": len(rig.animation_data.action.layers[0].strips[0].channelbags[0].fcurves),
+                               "keys": max(len(c.keyframe_points) for c in
+                                           rig.animation_data.action.layers[0].strips[0].channelbags[0].fcurves)}
+                    for rig in rigs}
+results["new_objects"] = sorted(set(scene_state()["objects"]) - set(before["objects"]))
+results["last_result"] = settings.last_result
+
+# One undo step: the capture's scene changes all happen inside one operator with UNDO, so Blender records
+# them as one step. (Background Blender has no window, so ed.undo cannot be called here.)
+state = scene_state()
+results["import_operator"] = sorted(bpy.ops.maskhand.import_result(filepath=settings.last_result))
+results["import_added"] = sorted(set(scene_state()["objects"]) - set(state["objects"]))
+results["undo_flags"] = {op.__name__: sorted(getattr(op, "bl_options", ())) for op in capture_ops.classes}
+
+# Cancel in the middle: the scene stays as it was.
+state = scene_state()
+(level, message, outcome), _ = run_session(cancel_at_stage="loading")
+results["cancel"] = {"level": level, "message": message, "outcome": outcome, "unchanged": scene_state() == state}
+
+# A failing backend: bad footage, then a wrong interpreter. One clear message each, scene unchanged.
+bad = Path(bpy.app.tempdir or "/tmp") / "not a video.mp4"
+bad.write_text("this is text, not video")
+settings.footage = str(bad)
+(level, message, outcome), _ = run_session()
+results["bad_footage"] = {"level": level, "message": message, "outcome": outcome, "unchanged": scene_state() == state}
+settings.footage = clip
+preferences.backend_python = "/nonexistent/python"
+try:
+    capture_ops.CaptureSession(bpy.context)
+    results["wrong_python"] = "started"
+except setup.CaptureSetupError as error:
+    results["wrong_python"] = str(error)
+results["wrong_python_unchanged"] = scene_state() == state
+report(results)

@@ -1,0 +1,52 @@
+"""The capture in real Blender: the extension from the built zip, the real backend subprocess, the project's clip."""
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, run_blender_script
+from tests.test_extension import result_line
+
+BLENDER_SCRIPTS = Path(__file__).parent / "blender"
+
+
+@pytest.fixture(scope="module")
+def observed(built_extension, sample_clip, tmp_path_factory):
+    return result_line(run_blender_script(BLENDER_SCRIPTS / "capture_operator.py", str(built_extension), str(REPO),
+                                          str(sample_clip), user_resources=tmp_path_factory.mktemp("blender_user"),
+                                          timeout=900))
+
+
+@pytest.mark.slow
+def test_the_panel_draws_its_settings_and_operators(observed):
+    assert {"footage", "preset", "target", "samples", "iterations", "maskhand.capture"} <= set(observed["panel_idle"])
+    assert {"progress", "maskhand.cancel_capture"} <= set(observed["panel_running"])
+    assert "maskhand.capture" not in observed["panel_running"]
+
+
+@pytest.mark.slow
+def test_a_capture_keys_the_hands_found_in_the_clip(observed):
+    capture = observed["capture"]
+    assert capture["outcome"] == "FINISHED" and capture["level"] == "INFO", capture
+    assert capture["stages"][0] == "loading" and capture["progress_monotonic"]
+    assert observed["keyed"], "no armature was keyed"
+    for rig, keyed in observed["keyed"].items():
+        assert keyed["action"].startswith("hand ") and keyed["curves"] > 16 * 4 and keyed["keys"] >= 1, (rig, keyed)
+    assert any(name.endswith("Camera") for name in observed["new_objects"])
+
+
+@pytest.mark.slow
+def test_capture_and_import_are_single_undoable_operators(observed):
+    assert observed["import_operator"] == ["FINISHED"] and observed["import_added"]
+    for name in ("MASKHAND_OT_capture", "MASKHAND_OT_import_result"):
+        assert "UNDO" in observed["undo_flags"][name]
+
+
+@pytest.mark.slow
+def test_cancel_and_failures_leave_the_scene_unchanged_with_one_clear_message(observed):
+    assert observed["cancel"] == {"level": "WARNING", "message": "capture cancelled; the scene is unchanged",
+                                  "outcome": "CANCELLED", "unchanged": True}
+    bad = observed["bad_footage"]
+    assert bad["outcome"] == "CANCELLED" and bad["level"] == "ERROR" and bad["unchanged"]
+    assert "not a video.mp4" in bad["message"], bad
+    assert "Backend Python not found at '/nonexistent/python'" in observed["wrong_python"]
+    assert observed["wrong_python_unchanged"]
