@@ -7,12 +7,14 @@ the standard library. Registration is one list of classes.
 import bpy
 
 from . import panels, preferences, properties
-from .operators import backend, capture, rig
+from .operators import backend, bone_map, capture, rig
 
 _classes = (
     preferences.MaskHandPreferences,
+    properties.MaskHandBoneMapEntry,
     properties.MaskHandCaptureSettings,
     *capture.classes,
+    *bone_map.classes,
     *rig.classes,
     *backend.classes,
     *panels.classes,

@@ -15,7 +15,8 @@ import numpy as np
 from .backend_client import BackendError, default_python
 from .capture_import import HandTarget, import_capture
 from .result_file import read_capture
-from .retarget.presets import BoneMapError, builtin_preset, load_bone_map
+from .retarget.presets import JOINTS, BoneMap, builtin_preset
+from .retarget.solve import HAND_FRAME_JOINTS
 from .rig import CAMERA_TO_WORLD_EULER, add_hand, bone_name
 
 PRESET_FILES = {"BUILTIN": "builtin", "RIGIFY": "rigify", "MIXAMO": "mixamo"}
@@ -43,15 +44,31 @@ def sides_of(settings) -> list:
     return {"BOTH": ["right", "left"], "RIGHT": ["right"], "LEFT": ["left"]}[settings.hands]
 
 
-def bone_map_of(settings):
+def bone_map_of(settings) -> BoneMap:
     if settings.preset == "CUSTOM":
-        if not settings.custom_map:
-            raise CaptureSetupError("the Custom Map preset needs a bone map file: set Bone Map in the MaskHand panel")
-        try:
-            return load_bone_map(bpy.path.abspath(settings.custom_map))
-        except BoneMapError as error:
-            raise CaptureSetupError(str(error)) from None
-    return builtin_preset(PRESET_FILES[settings.preset])
+        bones = {entry.joint: entry.bone.strip() for entry in settings.custom_bones}
+        if not any(bones.values()):
+            raise CaptureSetupError("the custom bone map is empty: fill it from a preset or load one in the "
+                                    "MaskHand panel (Custom Map)")
+        bone_map = BoneMap("Custom Map", bones, {"right": settings.custom_right, "left": settings.custom_left},
+                           settings.custom_key_wrist)
+    else:
+        bone_map = builtin_preset(PRESET_FILES[settings.preset])
+    unmapped = [JOINTS[joint] for joint in HAND_FRAME_JOINTS if not bone_map.bones.get(JOINTS[joint])]
+    if unmapped:
+        raise CaptureSetupError(f"the {bone_map.name} bone map must name bones for {', '.join(unmapped)}: the hand is "
+                                "oriented from the wrist and the index, middle and pinky knuckles")
+    return bone_map
+
+
+def fill_custom_map(settings, bone_map: BoneMap) -> None:
+    """Put a bone map into the panel's custom map rows."""
+    settings.custom_bones.clear()
+    for joint in JOINTS:
+        entry = settings.custom_bones.add()
+        entry.joint, entry.bone = joint, bone_map.bones.get(joint, "")
+    settings.custom_right, settings.custom_left = bone_map.sides["right"], bone_map.sides["left"]
+    settings.custom_key_wrist = bone_map.key_wrist
 
 
 def check_settings(context, settings) -> None:

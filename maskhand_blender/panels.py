@@ -20,8 +20,6 @@ class MASKHAND_PT_capture(bpy.types.Panel):
         layout.prop(settings, "hands", expand=True)
         layout.prop(settings, "mirrored")
         layout.prop(settings, "preset")
-        if settings.preset == "CUSTOM":
-            layout.prop(settings, "custom_map")
         layout.prop(settings, "target")
         column = layout.column(align=True)
         column.prop(settings, "samples")
@@ -33,6 +31,36 @@ class MASKHAND_PT_capture(bpy.types.Panel):
         else:
             layout.operator("maskhand.capture", icon="REC")
         layout.operator("maskhand.add_hand", icon="VIEW_PAN")
+
+
+class MASKHAND_PT_custom_map(bpy.types.Panel):
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "MaskHand"
+    bl_label = "Custom Bone Map"
+    bl_parent_id = "MASKHAND_PT_capture"
+
+    @classmethod
+    def poll(cls, context):
+        return context.scene.maskhand.preset == "CUSTOM"
+
+    def draw(self, context):
+        settings = context.scene.maskhand
+        layout = self.layout
+        row = layout.row(align=True)
+        row.operator_menu_enum("maskhand.bone_map_from_preset", "preset")
+        row.operator("maskhand.load_bone_map", text="", icon="FILEBROWSER")
+        row.operator("maskhand.save_bone_map", text="", icon="FILE_TICK")
+        row = layout.row(align=True)
+        row.prop(settings, "custom_right")
+        row.prop(settings, "custom_left")
+        layout.prop(settings, "custom_key_wrist")
+        bones = settings.target.data.bones if settings.target else None
+        for entry in settings.custom_bones:
+            row = layout.row(align=True)
+            name = entry.bone.replace("{side}", settings.custom_right)
+            found = bones is not None and name in bones
+            row.prop(entry, "bone", text=entry.joint, icon="CHECKMARK" if found else "BONE_DATA")
 
 
 class MASKHAND_PT_last_result(bpy.types.Panel):
@@ -58,4 +86,4 @@ class MASKHAND_PT_last_result(bpy.types.Panel):
         layout.operator("maskhand.import_result", icon="IMPORT")
 
 
-classes = (MASKHAND_PT_capture, MASKHAND_PT_last_result)
+classes = (MASKHAND_PT_capture, MASKHAND_PT_custom_map, MASKHAND_PT_last_result)

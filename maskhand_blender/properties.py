@@ -6,12 +6,19 @@ PRESETS = (
                                   "has no hand for a side"),
     ("RIGIFY", "Rigify", "FK finger controls of a rig generated with Rigify"),
     ("MIXAMO", "Mixamo", "Bone names of rigs from mixamo.com"),
-    ("CUSTOM", "Custom Map", "A bone map saved as JSON"),
+    ("CUSTOM", "Custom Map", "The bone map edited in the panel (load and save it as JSON)"),
 )
 
 
 def _is_armature(self, obj):
     return obj.type == "ARMATURE"
+
+
+class MaskHandBoneMapEntry(bpy.types.PropertyGroup):
+    """One row of the custom bone map: a MANO joint and the bone that follows it ({side} for the side)."""
+
+    joint: bpy.props.StringProperty(name="Joint")
+    bone: bpy.props.StringProperty(name="Bone", description="Bone name; {side} stands for the side's spelling")
 
 
 class MaskHandCaptureSettings(bpy.types.PropertyGroup):
@@ -27,8 +34,11 @@ class MaskHandCaptureSettings(bpy.types.PropertyGroup):
     target: bpy.props.PointerProperty(name="Target", type=bpy.types.Object, poll=_is_armature,
                                       description="Armature to key; empty with the MaskHand Hand preset builds hands")
     preset: bpy.props.EnumProperty(name="Rig", items=PRESETS, default="BUILTIN")
-    custom_map: bpy.props.StringProperty(name="Bone Map", subtype="FILE_PATH",
-                                         description="JSON bone map for the Custom Map preset")
+    custom_bones: bpy.props.CollectionProperty(type=MaskHandBoneMapEntry)
+    custom_right: bpy.props.StringProperty(name="Right", default="R", description="How the rig spells the right side")
+    custom_left: bpy.props.StringProperty(name="Left", default="L", description="How the rig spells the left side")
+    custom_key_wrist: bpy.props.BoolProperty(name="Key Wrist", description="Give the hand bone the capture's wrist "
+                                             "rotation (a standalone hand); off for a character whose arm places it")
     samples: bpy.props.IntProperty(name="Samples", min=1, max=64, default=8,
                                    description="Hypotheses per hand and frame: more gives better uncertainty")
     iterations: bpy.props.IntProperty(name="Iterations", min=1, max=64, default=5,

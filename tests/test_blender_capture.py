@@ -50,3 +50,11 @@ def test_cancel_and_failures_leave_the_scene_unchanged_with_one_clear_message(ob
     assert "not a video.mp4" in bad["message"], bad
     assert "Backend Python not found at '/nonexistent/python'" in observed["wrong_python"]
     assert observed["wrong_python_unchanged"]
+
+
+@pytest.mark.slow
+def test_a_custom_bone_map_is_edited_saved_loaded_and_used(observed):
+    assert observed["save_map"] == observed["load_map"] == ["FINISHED"]
+    assert observed["custom_rows"] == 16
+    assert {"custom_right", "custom_left", "custom_key_wrist", "bone", "maskhand.save_bone_map"} <= set(observed["panel_custom"])
+    assert observed["custom_import"] == ["FINISHED"]

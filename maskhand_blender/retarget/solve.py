@@ -27,6 +27,7 @@ import numpy as np
 from .rotations import axis_angle_to_matrix, frame_from_vectors, rotation_between
 
 WRIST, INDEX1, MIDDLE1, PINKY1 = 0, 1, 4, 7
+HAND_FRAME_JOINTS = (WRIST, INDEX1, MIDDLE1, PINKY1)  # what orients the hand; every bone map needs them
 
 
 @dataclass
@@ -68,7 +69,7 @@ def world_rotations(pose: np.ndarray, parents: np.ndarray) -> np.ndarray:
 
 def model_to_armature(hand: HandRest, armature: ArmatureRest, bones: dict) -> np.ndarray:
     """The rotation C (3, 3) taking the hand model's frame to armature space. ``bones``: joint -> bone index."""
-    missing = [joint for joint in (WRIST, INDEX1, MIDDLE1, PINKY1) if joint not in bones]
+    missing = [joint for joint in HAND_FRAME_JOINTS if joint not in bones]
     if missing:
         raise RetargetError(f"the bone map must name the wrist, index1, middle1 and pinky1 bones to orient the hand "
                             f"(missing joints {missing})")

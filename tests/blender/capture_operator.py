@@ -39,6 +39,9 @@ class RecordingLayout:
         self.drawn.append(idname)
         return type("Properties", (), {})()
 
+    def operator_menu_enum(self, idname, _property, **_):
+        self.operator(idname)
+
     def row(self, **_):
         return self
 
@@ -103,6 +106,19 @@ state = scene_state()
 results["import_operator"] = sorted(bpy.ops.maskhand.import_result(filepath=settings.last_result))
 results["import_added"] = sorted(set(scene_state()["objects"]) - set(state["objects"]))
 results["undo_flags"] = {op.__name__: sorted(getattr(op, "bl_options", ())) for op in capture_ops.classes}
+
+# A custom bone map: filled from a preset, saved as JSON, loaded back, drawn, and used to key a rig.
+settings.preset = "CUSTOM"
+bpy.ops.maskhand.bone_map_from_preset(preset="BUILTIN")
+map_file = Path(bpy.app.tempdir or "/tmp") / "my map.json"
+results["save_map"] = sorted(bpy.ops.maskhand.save_bone_map(filepath=str(map_file)))
+settings.custom_bones.clear()
+results["load_map"] = sorted(bpy.ops.maskhand.load_bone_map(filepath=str(map_file)))
+results["custom_rows"] = len(settings.custom_bones)
+results["panel_custom"] = draw_panels()
+settings.target, settings.hands = bpy.data.objects["MaskHand Right"], "RIGHT"
+results["custom_import"] = sorted(bpy.ops.maskhand.import_result(filepath=settings.last_result))
+settings.preset, settings.target, settings.hands = "BUILTIN", None, "BOTH"
 
 # Cancel in the middle: the scene stays as it was.
 state = scene_state()

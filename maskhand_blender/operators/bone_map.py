@@ -1,0 +1,76 @@
+"""The custom bone map in the panel: fill it from a preset, load it from JSON, save it as JSON."""
+from __future__ import annotations
+
+import bpy
+
+from ..capture_setup import PRESET_FILES, CaptureSetupError, bone_map_of, fill_custom_map
+from ..retarget.presets import BoneMapError, builtin_preset, load_bone_map, save_bone_map
+
+
+class MASKHAND_OT_bone_map_from_preset(bpy.types.Operator):
+    """Fill the custom bone map from a preset, to edit it for your rig"""
+
+    bl_idname = "maskhand.bone_map_from_preset"
+    bl_label = "Start From Preset"
+    bl_options = {"REGISTER", "UNDO"}
+
+    preset: bpy.props.EnumProperty(name="Preset", items=[(key, key.title(), "") for key in PRESET_FILES])
+
+    def execute(self, context):
+        fill_custom_map(context.scene.maskhand, builtin_preset(PRESET_FILES[self.preset]))
+        return {"FINISHED"}
+
+
+class MASKHAND_OT_load_bone_map(bpy.types.Operator):
+    """Load a bone map saved as JSON into the custom map"""
+
+    bl_idname = "maskhand.load_bone_map"
+    bl_label = "Load Bone Map"
+    bl_options = {"REGISTER", "UNDO"}
+
+    filepath: bpy.props.StringProperty(subtype="FILE_PATH")
+    filter_glob: bpy.props.StringProperty(default="*.json", options={"HIDDEN"})
+
+    def invoke(self, context, event):
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        try:
+            fill_custom_map(context.scene.maskhand, load_bone_map(self.filepath))
+        except BoneMapError as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        return {"FINISHED"}
+
+
+class MASKHAND_OT_save_bone_map(bpy.types.Operator):
+    """Save the custom bone map as JSON, to use it again or share it"""
+
+    bl_idname = "maskhand.save_bone_map"
+    bl_label = "Save Bone Map"
+
+    filepath: bpy.props.StringProperty(subtype="FILE_PATH")
+    filter_glob: bpy.props.StringProperty(default="*.json", options={"HIDDEN"})
+
+    def invoke(self, context, event):
+        if not self.filepath:
+            self.filepath = "bone_map.json"
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        settings = context.scene.maskhand
+        if settings.preset != "CUSTOM":
+            self.report({"ERROR"}, "choose the Custom Map preset to edit and save a bone map")
+            return {"CANCELLED"}
+        try:
+            path = save_bone_map(bone_map_of(settings), bpy.path.abspath(self.filepath))
+        except (CaptureSetupError, OSError) as error:
+            self.report({"ERROR"}, f"bone map not saved: {error}")
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"saved bone map to '{path}'")
+        return {"FINISHED"}
+
+
+classes = (MASKHAND_OT_bone_map_from_preset, MASKHAND_OT_load_bone_map, MASKHAND_OT_save_bone_map)
