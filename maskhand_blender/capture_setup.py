@@ -124,8 +124,10 @@ def apply_capture(context, settings, result_path: str) -> str:
     """Key the result onto the targets (new actions) and add the reference camera; returns a one-line summary."""
     capture = read_capture(result_path)
     sides = [side for side in sides_of(settings) if side in capture.hands]
-    summaries = import_capture(context, capture, _hand_targets(context, settings, sides), settings.footage)
-    if settings.add_camera:
+    footage = Path(bpy.path.abspath(settings.footage)) if settings.footage else None
+    source_name = footage.name if footage else Path(result_path).name
+    summaries = import_capture(context, capture, _hand_targets(context, settings, sides), source_name)
+    if settings.add_camera and footage is not None and footage.is_file():
         add_reference_camera(context, capture, settings)
     if not summaries:
         return "no hands were found in the footage; nothing was keyed"
