@@ -1,0 +1,1 @@
+"""Cleanup driven by uncertainty: bpy-free span finding and filters (``spans``, ``filters``), and the Blender side."""
