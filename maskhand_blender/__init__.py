@@ -7,6 +7,10 @@ the standard library. Registration is one list of classes.
 import bpy
 
 from . import panels, preferences, properties
+from .cleanup import display as cleanup_display
+from .cleanup import operators as cleanup_operators
+from .cleanup import panel as cleanup_panel
+from .cleanup import properties as cleanup_properties
 from .operators import backend, bone_map, capture, rig
 
 _classes = (
@@ -18,6 +22,10 @@ _classes = (
     *rig.classes,
     *backend.classes,
     *panels.classes,
+    cleanup_properties.MaskHandSpan,
+    cleanup_properties.MaskHandCleanupSettings,
+    *cleanup_operators.classes,
+    *cleanup_panel.classes,
 )
 
 
@@ -25,11 +33,14 @@ def register():
     for cls in _classes:
         bpy.utils.register_class(cls)
     bpy.types.Scene.maskhand = bpy.props.PointerProperty(type=properties.MaskHandCaptureSettings)
+    bpy.types.Scene.maskhand_cleanup = bpy.props.PointerProperty(type=cleanup_properties.MaskHandCleanupSettings)
     bpy.types.VIEW3D_MT_armature_add.append(rig.menu_add_hand)
 
 
 def unregister():
     bpy.types.VIEW3D_MT_armature_add.remove(rig.menu_add_hand)
+    cleanup_display.set_colour_handler(False)
+    del bpy.types.Scene.maskhand_cleanup
     del bpy.types.Scene.maskhand
     for cls in reversed(_classes):
         bpy.utils.unregister_class(cls)

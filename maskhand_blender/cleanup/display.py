@@ -1,0 +1,82 @@
+"""Seeing where the capture is unsure: the spans list, timeline markers and bone colours."""
+from __future__ import annotations
+
+import bpy
+import numpy as np
+
+from ..retarget.apply import UNCERTAINTY_PROPERTY
+from .curves import HandCurves, NoCaptureError
+from .spans import uncertain_spans
+
+MARKER_PREFIX = "unsure "
+
+
+def captured_armature(context):
+    """The armature to clean up: the active object when it holds a capture, else the capture target."""
+    obj = context.active_object
+    if obj is not None and obj.type == "ARMATURE" and obj.animation_data and obj.animation_data.action:
+        return obj
+    return context.scene.maskhand.target
+
+
+def refresh_spans(context) -> list:
+    """Recompute the spans of the armature being cleaned up, the panel's list and the timeline markers."""
+    scene, cleanup = context.scene, context.scene.maskhand_cleanup
+    cleanup.spans.clear()
+    for marker in [m for m in scene.timeline_markers if m.name.startswith(MARKER_PREFIX)]:
+        scene.timeline_markers.remove(marker)
+    try:
+        curves = HandCurves.of(captured_armature(context))
+    except NoCaptureError:
+        return []
+    frames, found = curves.grid()
+    bones, uncertainty = curves.uncertainty_at(frames, found)
+    spans = uncertain_spans(uncertainty, found, cleanup.threshold)
+    for span in spans:
+        item = cleanup.spans.add()
+        item.frame_start, item.frame_end = float(frames[span.start]), float(frames[span.end])
+        item.bone = bones[span.worst_joint] if np.isfinite(span.worst) else "no hand"
+        item.worst = span.worst if np.isfinite(span.worst) else -1.0
+        label = f"{item.bone} {item.worst:.0f}°" if item.worst >= 0 else "no hand"
+        scene.timeline_markers.new(f"{MARKER_PREFIX}{label}", frame=int(round(item.frame_start)))
+    cleanup.active_span = min(cleanup.active_span, max(len(spans) - 1, 0))
+    return spans
+
+
+def uncertainty_colour(degrees: float, threshold: float) -> tuple:
+    """Green (sure) through yellow (at the threshold) to red (twice the threshold and beyond)."""
+    t = float(np.clip(degrees / (2 * threshold), 0.0, 1.0))
+    return (min(1.0, 2 * t), min(1.0, 2 * (1 - t)), 0.1)
+
+
+def colour_bones(scene) -> None:
+    """Colour every captured bone of every armature in the scene by its uncertainty at the current frame."""
+    cleanup = scene.maskhand_cleanup
+    for obj in scene.objects:
+        if obj.type != "ARMATURE" or obj.pose is None:
+            continue
+        for pose_bone in obj.pose.bones:
+            if UNCERTAINTY_PROPERTY not in pose_bone:
+                continue
+            if cleanup.show_colours:
+                colour = uncertainty_colour(float(pose_bone[UNCERTAINTY_PROPERTY]), cleanup.threshold)
+                pose_bone.color.palette = "CUSTOM"
+                pose_bone.color.custom.normal = colour
+                pose_bone.color.custom.select = tuple(min(1.0, c + 0.3) for c in colour)
+                pose_bone.color.custom.active = (1.0, 1.0, 1.0)
+            else:
+                pose_bone.color.palette = "DEFAULT"
+
+
+@bpy.app.handlers.persistent
+def on_frame_change(scene, depsgraph=None) -> None:
+    if scene.maskhand_cleanup.show_colours:
+        colour_bones(scene)
+
+
+def set_colour_handler(enabled: bool) -> None:
+    handlers = bpy.app.handlers.frame_change_post
+    if enabled and on_frame_change not in handlers:
+        handlers.append(on_frame_change)
+    elif not enabled and on_frame_change in handlers:
+        handlers.remove(on_frame_change)
