@@ -6,6 +6,7 @@ it: the two touch different bones, so both play, and each stays a separate actio
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +24,13 @@ class HandTarget:
     bone_map: BoneMap
 
 
-def import_capture(context: bpy.types.Context, capture: Capture, targets: dict, footage_name: str) -> list:
-    """targets: side -> HandTarget. Returns one summary dict per keyed hand."""
+CAPTURE_PROPERTY = "maskhand_capture"  # on each action: where it came from, for re-sampling a span
+
+
+def import_capture(context: bpy.types.Context, capture: Capture, targets: dict, footage: str, request: dict | None = None) -> list:
+    """targets: side -> HandTarget; ``footage`` names the actions (and, with the backend ``request``, lets a
+    span be re-sampled later). Returns one summary dict per keyed hand."""
+    footage_name = Path(footage).name
     summaries, playing = [], set()
     for side, target in targets.items():
         hand = capture.hands.get(side)
@@ -36,6 +42,10 @@ def import_capture(context: bpy.types.Context, capture: Capture, targets: dict, 
         summary = key_hand(target.rig, hand, target.bone_map, load_hand_rest(side), frames, name,
                            key_location=target.bone_map.key_wrist)
         writer = summary.pop("writer")
+        writer.action[CAPTURE_PROPERTY] = json.dumps({
+            "footage": footage, "fps": capture.fps, "first_frame": int(hand.frames[0]), "side": side,
+            "scene_start": context.scene.frame_start, "scene_fps": context.scene.render.fps / context.scene.render.fps_base,
+            "bone_map": target.bone_map.to_json(), "request": request or {}})
         if target.rig.name in playing:
             track = target.rig.animation_data.nla_tracks.new()
             track.name = name

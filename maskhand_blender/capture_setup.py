@@ -120,13 +120,13 @@ def _hand_targets(context, settings, sides) -> dict:
     return targets
 
 
-def apply_capture(context, settings, result_path: str) -> str:
+def apply_capture(context, settings, result_path: str, request: dict | None = None) -> str:
     """Key the result onto the targets (new actions) and add the reference camera; returns a one-line summary."""
     capture = read_capture(result_path)
     sides = [side for side in sides_of(settings) if side in capture.hands]
     footage = Path(bpy.path.abspath(settings.footage)) if settings.footage else None
-    source_name = footage.name if footage else Path(result_path).name
-    summaries = import_capture(context, capture, _hand_targets(context, settings, sides), source_name)
+    summaries = import_capture(context, capture, _hand_targets(context, settings, sides),
+                               str(footage) if footage else str(result_path), request)
     if settings.add_camera and footage is not None and footage.is_file():
         add_reference_camera(context, capture, settings)
     if not summaries:

@@ -58,3 +58,13 @@ def test_a_custom_bone_map_is_edited_saved_loaded_and_used(observed):
     assert observed["custom_rows"] == 16
     assert {"custom_right", "custom_left", "custom_key_wrist", "bone", "maskhand.save_bone_map"} <= set(observed["panel_custom"])
     assert observed["custom_import"] == ["FINISHED"]
+
+
+@pytest.mark.slow
+def test_resampling_a_span_replaces_only_that_span(observed):
+    level, message, outcome = observed["resample"]
+    assert outcome == "FINISHED" and message.startswith("MaskHand: re-sampled frames"), observed["resample"]
+    request = observed["resample_request"]
+    assert request["hands"] == "right" and request["samples"] >= 32 and request["temporal"] is True
+    assert request["frame_end"] > request["frame_start"]
+    assert observed["resample_outside_unchanged"] and observed["resample_inside_changed"]

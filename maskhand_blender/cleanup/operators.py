@@ -4,9 +4,11 @@ from __future__ import annotations
 import bpy
 import numpy as np
 
+from ..operators.capture import BackendJobOperator, BackendSession
 from .curves import HandCurves, NoCaptureError, curve_keys
 from .display import captured_armature, refresh_spans
 from .filters import SURE_WEIGHT, confidence_weights, fill_gaps, smooth_quaternions
+from .resample import resample_request
 
 
 def bones_text(bones) -> str:
@@ -140,6 +142,27 @@ class MASKHAND_OT_delete_unsure_keys(CleanupOperator):
         return f"deleted {deleted} keys on {len(unsure)} unsure frames of {len(touched)} bones: {bones_text(touched)}"
 
 
+def resample_session(context) -> BackendSession:
+    """The selected span of the captured armature, captured again by the backend."""
+    rig = captured_armature(context)
+    HandCurves.of(rig)
+    cleanup = context.scene.maskhand_cleanup
+    if not cleanup.spans and not refresh_spans(context):  # keep the list the user picked the span from
+        raise NoCaptureError("no frame is above the uncertainty threshold; nothing to re-sample")
+    request, apply = resample_request(context, rig, cleanup.spans[cleanup.active_span])
+    return BackendSession(context, request, apply, what="re-sample")
+
+
+class MASKHAND_OT_resample_span(BackendJobOperator):
+    """Capture the selected span again with more samples and the temporal mode, replacing only its keys"""
+
+    bl_idname = "maskhand.resample_span"
+    bl_label = "Re-sample Span"
+
+    def make_session(self, context):
+        return resample_session(context)
+
+
 class MASKHAND_OT_find_spans(bpy.types.Operator):
     """List the spans where the capture is unsure and mark them on the timeline"""
 
@@ -171,4 +194,5 @@ class MASKHAND_OT_jump_to_span(bpy.types.Operator):
 
 
 classes = (MASKHAND_OT_find_spans, MASKHAND_OT_jump_to_span, MASKHAND_OT_select_unsure_keys,
-           MASKHAND_OT_smooth_unsure, MASKHAND_OT_fill_gaps, MASKHAND_OT_delete_unsure_keys)
+           MASKHAND_OT_smooth_unsure, MASKHAND_OT_fill_gaps, MASKHAND_OT_resample_span,
+           MASKHAND_OT_delete_unsure_keys)

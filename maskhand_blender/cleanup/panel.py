@@ -32,6 +32,7 @@ class MASKHAND_PT_cleanup(bpy.types.Panel):
         row.operator("maskhand.smooth_unsure", icon="MOD_SMOOTH")
         row.prop(cleanup, "smooth_strength", text="")
         column.operator("maskhand.fill_gaps", icon="IPO_LINEAR")
+        column.operator("maskhand.resample_span", icon="FILE_REFRESH")
         column.operator("maskhand.delete_unsure_keys", icon="TRASH")
 
 

@@ -11,7 +11,7 @@ class Span:
     start: int          # first row of the span
     end: int            # last row of the span (inclusive)
     worst_joint: int    # column of the highest uncertainty inside the span
-    worst: float        # that uncertainty (degrees); inf for frames without a hand
+    worst: float        # that uncertainty (degrees), over the frames with a hand; inf when none has one
 
     @property
     def length(self) -> int:
@@ -34,7 +34,10 @@ def uncertain_spans(uncertainty: np.ndarray, valid: np.ndarray, threshold: float
     ends = np.concatenate([rows[breaks], [rows[-1]]])
     spans = []
     for start, end in zip(starts, ends):
-        block = np.where(valid[start:end + 1, None], uncertainty[start:end + 1], np.inf)
+        if not valid[start:end + 1].any():
+            spans.append(Span(int(start), int(end), 0, float("inf")))
+            continue
+        block = np.where(valid[start:end + 1, None], uncertainty[start:end + 1], -np.inf)
         row, joint = np.unravel_index(np.argmax(block), block.shape)
         spans.append(Span(int(start), int(end), int(joint), float(block[row, joint])))
     return spans

@@ -6,22 +6,22 @@ import bpy
 from ..backend_client import BackendError, BackendProcess, CaptureJob
 from ..capture_setup import (LOG_PATH, CaptureSetupError, addon_preferences, apply_capture, capture_request,
                              check_backend, check_settings)
+from ..cleanup.curves import NoCaptureError
 from ..result_file import ResultFileError
 from ..retarget.solve import RetargetError
 
 TIMER_SECONDS = 0.1
 
 
-class CaptureSession:
-    """One capture from the settings to the keyed scene, driven step by step (by the modal operator's timer,
-    or by a test's loop). The scene is changed only in ``finish`` and only when the job succeeded."""
+class BackendSession:
+    """One backend job from its request to the changed scene, driven step by step (by a modal operator's timer,
+    or by a test's loop). ``apply(context, result_path) -> summary`` changes the scene, and runs only when the
+    job succeeded."""
 
-    def __init__(self, context):
+    def __init__(self, context, request: dict, apply, what: str = "capture"):
         settings = context.scene.maskhand
-        preferences = addon_preferences(context)
-        check_settings(context, settings)
-        folder, python = check_backend(preferences)
-        request = capture_request(context, settings, preferences)
+        folder, python = check_backend(addon_preferences(context))
+        self.apply, self.what = apply, what
         self.job = CaptureJob(BackendProcess(python, folder, LOG_PATH), request)
         settings.running, settings.cancel_requested, settings.progress, settings.stage = True, False, 0.0, "starting"
         settings.log_path = str(LOG_PATH)
@@ -38,28 +38,35 @@ class CaptureSession:
         return self.job.finished
 
     def finish(self, context) -> tuple:
-        """Stop the backend; key the result if the job succeeded. -> (report level, message, operator result)."""
+        """Stop the backend; apply the result if the job succeeded. -> (report level, message, operator result)."""
         settings = context.scene.maskhand
         self.job.backend.stop()
         settings.running = False
         settings.last_warnings = "; ".join(self.job.warnings)
         if self.job.state == "cancelled":
-            return "WARNING", "capture cancelled; the scene is unchanged", "CANCELLED"
+            return "WARNING", f"{self.what} cancelled; the scene is unchanged", "CANCELLED"
         if self.job.state == "failed":
-            return "ERROR", f"capture failed: {self.job.error}", "CANCELLED"
+            return "ERROR", f"{self.what} failed: {self.job.error}", "CANCELLED"
         try:
-            summary = apply_capture(context, settings, self.job.done["result"])
+            summary = self.apply(context, self.job.done["result"])
         except (ResultFileError, RetargetError, CaptureSetupError) as error:
-            return "ERROR", f"capture could not be keyed: {error}", "CANCELLED"
+            return "ERROR", f"{self.what} could not be keyed: {error}", "CANCELLED"
         settings.last_result, settings.last_summary = self.job.done["result"], summary
         return "INFO", f"MaskHand: {summary}", "FINISHED"
 
 
-class MASKHAND_OT_capture(bpy.types.Operator):
-    """Capture hand motion from the footage and key it onto the target rig"""
+def capture_session(context) -> BackendSession:
+    """The panel's capture: settings checked, then the job started."""
+    settings = context.scene.maskhand
+    check_settings(context, settings)
+    check_backend(addon_preferences(context))
+    request = capture_request(context, settings, addon_preferences(context))
+    return BackendSession(context, request, lambda ctx, path: apply_capture(ctx, ctx.scene.maskhand, path, request))
 
-    bl_idname = "maskhand.capture"
-    bl_label = "Capture"
+
+class BackendJobOperator(bpy.types.Operator):
+    """A modal operator over a ``BackendSession``: the UI stays live, Esc cancels, one report at the end."""
+
     bl_options = {"REGISTER", "UNDO"}
 
     @classmethod
@@ -68,8 +75,8 @@ class MASKHAND_OT_capture(bpy.types.Operator):
 
     def invoke(self, context, event):
         try:
-            self.session = CaptureSession(context)
-        except (CaptureSetupError, BackendError) as error:
+            self.session = self.make_session(context)
+        except (CaptureSetupError, BackendError, NoCaptureError) as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
         self.timer = context.window_manager.event_timer_add(TIMER_SECONDS, window=context.window)
@@ -94,6 +101,16 @@ class MASKHAND_OT_capture(bpy.types.Operator):
         level, message, result = self.session.finish(context)
         self.report({level}, message)
         return {result}
+
+
+class MASKHAND_OT_capture(BackendJobOperator):
+    """Capture hand motion from the footage and key it onto the target rig"""
+
+    bl_idname = "maskhand.capture"
+    bl_label = "Capture"
+
+    def make_session(self, context):
+        return capture_session(context)
 
 
 class MASKHAND_OT_cancel_capture(bpy.types.Operator):

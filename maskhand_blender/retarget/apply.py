@@ -43,39 +43,43 @@ def scene_frames(frames: np.ndarray, footage_fps: float, scene: bpy.types.Scene)
     return scene.frame_start + (frames - frames[0]) * (scene_fps / footage_fps)
 
 
-def key_hand(rig: bpy.types.Object, hand, bone_map: BoneMap, rest: HandRest, frames: np.ndarray,
-             action_name: str, key_location: bool = False) -> dict:
-    """Key one hand of a capture onto ``rig`` as a new action; returns what was written.
-
-    ``frames`` are the scene frames of the capture's rows; rows without a hand get no pose keys
-    (Blender interpolates across them) and a 0 in the detected flag."""
+def hand_keys(rig: bpy.types.Object, hand, bone_map: BoneMap, rest: HandRest) -> dict:
+    """{bone name: (quaternions (M, 4), uncertainty (M,))} for the M rows of ``hand`` where a hand was found."""
     names = bone_map.bone_names(hand.side)
     missing = sorted({name for name in names.values() if name not in rig.data.bones})
     if missing:
         raise RetargetError(f"armature '{rig.name}' has no bones {', '.join(missing[:4])}"
                             f"{' ...' if len(missing) > 4 else ''} that the '{bone_map.name}' map names for the "
                             f"{hand.side} hand: pick the preset that matches the rig, or edit a custom map")
+    if not hand.valid.any():
+        return {}
     armature = armature_rest(rig)
     bones = {joint: armature.names.index(name) for joint, name in names.items()}
+    joint_of = {bone: joint for joint, bone in bones.items()}
+    local = retarget(hand.pose[hand.valid], rest, armature, bones, key_wrist=bone_map.key_wrist)
+    return {armature.names[bone]: (continuous_quaternions(matrix_to_quaternion(rotations)),
+                                   hand.uncertainty[hand.valid, joint_of[bone]])
+            for bone, rotations in local.items()}
+
+
+def key_hand(rig: bpy.types.Object, hand, bone_map: BoneMap, rest: HandRest, frames: np.ndarray,
+             action_name: str, key_location: bool = False) -> dict:
+    """Key one hand of a capture onto ``rig`` as a new action; returns what was written.
+
+    ``frames`` are the scene frames of the capture's rows; rows without a hand get no pose keys
+    (Blender interpolates across them) and a 0 in the detected flag."""
+    keys = hand_keys(rig, hand, bone_map, rest)
     valid = hand.valid
     writer = ActionWriter(action_name, rig)
-    keyed = []
-    if valid.any():
-        local = retarget(hand.pose[valid], rest, armature, bones, key_wrist=bone_map.key_wrist)
-        joint_of = {bone: joint for joint, bone in bones.items()}
-        for bone, rotations in local.items():
-            name = armature.names[bone]
-            pose_bone = rig.pose.bones[name]
-            pose_bone.rotation_mode = "QUATERNION"
-            quaternions = continuous_quaternions(matrix_to_quaternion(rotations))
-            writer.add_vector(f'pose.bones["{name}"].rotation_quaternion', frames[valid], quaternions, group=name)
-            pose_bone[UNCERTAINTY_PROPERTY] = 0.0
-            writer.add_curve(f'pose.bones["{name}"]["{UNCERTAINTY_PROPERTY}"]', 0, frames[valid],
-                             hand.uncertainty[valid, joint_of[bone]], group=name)
-            keyed.append(name)
-        if key_location:
-            writer.add_vector("location", frames[valid], hand.cam_t[valid] @ CAMERA_TO_WORLD.T, group="Object Transforms")
+    for name, (quaternions, uncertainty) in keys.items():
+        pose_bone = rig.pose.bones[name]
+        pose_bone.rotation_mode = "QUATERNION"
+        writer.add_vector(f'pose.bones["{name}"].rotation_quaternion', frames[valid], quaternions, group=name)
+        pose_bone[UNCERTAINTY_PROPERTY] = 0.0
+        writer.add_curve(f'pose.bones["{name}"]["{UNCERTAINTY_PROPERTY}"]', 0, frames[valid], uncertainty, group=name)
+    if key_location and valid.any():
+        writer.add_vector("location", frames[valid], hand.cam_t[valid] @ CAMERA_TO_WORLD.T, group="Object Transforms")
     detected = DETECTED_PROPERTY.format(side=hand.side)
     rig[detected] = 0.0
     writer.add_curve(f'["{detected}"]', 0, frames, valid.astype(np.float32), group="MaskHand", interpolation="CONSTANT")
-    return {"writer": writer, "bones": keyed, "frames": int(valid.sum()), "missing_frames": int((~valid).sum())}
+    return {"writer": writer, "bones": list(keys), "frames": int(valid.sum()), "missing_frames": int((~valid).sum())}

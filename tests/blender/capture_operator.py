@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import bpy
+import numpy as np
 
 from addon import install, report, submodule
 
@@ -66,7 +67,7 @@ def scene_state():
 
 
 def run_session(cancel_at_stage=None, timeout=600):
-    session = capture_ops.CaptureSession(bpy.context)
+    session = capture_ops.capture_session(bpy.context)
     deadline = time.monotonic() + timeout
     while not session.step(bpy.context):
         if cancel_at_stage and bpy.context.scene.maskhand.stage == cancel_at_stage:
@@ -99,6 +100,40 @@ results["keyed"] = {rig.name: {"action": rig.animation_data.action.name,
                     for rig in rigs}
 results["new_objects"] = sorted(set(scene_state()["objects"]) - set(before["objects"]))
 results["last_result"] = settings.last_result
+
+# Re-sample one span of the right hand: only that span's keys change.
+cleanup_ops = submodule("cleanup.operators")
+curves_module = submodule("cleanup.curves")
+display = submodule("cleanup.display")
+right = bpy.data.objects["MaskHand Right"]
+for obj in bpy.context.view_layer.objects:
+    obj.select_set(False)
+bpy.context.view_layer.objects.active = right
+curves = curves_module.HandCurves.of(right)
+frames, found = curves.grid()
+_, uncertainty = curves.uncertainty_at(frames, found)
+cleanup = bpy.context.scene.maskhand_cleanup
+cleanup.threshold = float(np.median(uncertainty.max(1)[found]))
+cleanup.active_span = next(i for i, item in enumerate(cleanup.spans) if item.worst >= 0)  # a span with a hand
+span = cleanup.spans[cleanup.active_span]
+results["resample_span"] = [span.frame_start, span.frame_end]
+before = {bone: curves.quaternions(bone) for bone in curves.rotations}
+session = cleanup_ops.resample_session(bpy.context)
+results["resample_request"] = {k: session.job.request[k] for k in ("frame_start", "frame_end", "hands", "samples",
+                                                                   "temporal")}
+while not session.step(bpy.context):
+    time.sleep(0.05)
+results["resample"] = list(session.finish(bpy.context))
+after = curves_module.HandCurves.of(right)
+outside_same, inside_changed = True, False
+for bone, (old_frames, old) in before.items():
+    new_frames, new = after.quaternions(bone)
+    out_old = (old_frames < span.frame_start) | (old_frames > span.frame_end)
+    out_new = (new_frames < span.frame_start) | (new_frames > span.frame_end)
+    outside_same &= bool(np.array_equal(old_frames[out_old], new_frames[out_new]) and np.allclose(old[out_old], new[out_new]))
+    inside_changed |= not (np.array_equal(old_frames[~out_old], new_frames[~out_new])
+                           and np.allclose(old[~out_old], new[~out_new]))
+results["resample_outside_unchanged"], results["resample_inside_changed"] = outside_same, inside_changed
 
 # One undo step: the capture's scene changes all happen inside one operator with UNDO, so Blender records
 # them as one step. (Background Blender has no window, so ed.undo cannot be called here.)
@@ -134,7 +169,7 @@ results["bad_footage"] = {"level": level, "message": message, "outcome": outcome
 settings.footage = clip
 preferences.backend_python = "/nonexistent/python"
 try:
-    capture_ops.CaptureSession(bpy.context)
+    capture_ops.capture_session(bpy.context)
     results["wrong_python"] = "started"
 except setup.CaptureSetupError as error:
     results["wrong_python"] = str(error)

@@ -1,0 +1,83 @@
+"""Re-sample a span: run the backend again on just those footage frames, with more samples and the
+temporal mode, and replace the keys of that span only."""
+from __future__ import annotations
+
+import json
+import tempfile
+import uuid
+from pathlib import Path
+
+import numpy as np
+
+from ..capture_import import CAPTURE_PROPERTY
+from ..capture_setup import addon_preferences
+from ..hand_data import load_hand_rest
+from ..result_file import read_capture
+from ..retarget.apply import hand_keys
+from ..retarget.presets import BoneMap
+from ..retarget.rotations import continuous_quaternions
+from .curves import HandCurves, NoCaptureError, curve_keys, set_curve_keys
+
+RESAMPLE_SAMPLES = 32
+
+
+def capture_source(rig) -> dict:
+    action = rig.animation_data.action
+    if CAPTURE_PROPERTY not in action:
+        raise NoCaptureError(f"action '{action.name}' does not say which footage it came from (captured by an older "
+                             "version, or imported by hand): capture the footage again to re-sample it")
+    return json.loads(action[CAPTURE_PROPERTY])
+
+
+def resample_request(context, rig, span) -> tuple:
+    """(backend request, apply(context, result_path) -> summary) for one span of ``rig``'s capture."""
+    source = capture_source(rig)
+    if not Path(source["footage"]).is_file():
+        raise NoCaptureError(f"footage '{source['footage']}' of this capture is gone: put it back to re-sample")
+    ratio = source["fps"] / source["scene_fps"]
+    to_footage = lambda frame: source["first_frame"] + int(round((frame - source["scene_start"]) * ratio))  # noqa: E731
+    first, last = to_footage(span.frame_start), to_footage(span.frame_end)
+    base = source.get("request") or {}
+    preferences = addon_preferences(context)
+    job = uuid.uuid4().hex[:8]
+    request = {**{k: v for k, v in base.items() if k in ("iterations", "checkpoint", "mano_folder", "mirrored")},
+               "job": job, "video": source["footage"],
+               "output": str(Path(tempfile.mkdtemp(prefix=f"maskhand-{job}-")) / "span.npz"),
+               "frame_start": first, "frame_end": last + 1, "hands": source["side"],
+               "samples": max(RESAMPLE_SAMPLES, int(base.get("samples", 8))), "temporal": True,
+               "device": preferences.device.lower()}
+    span_start, span_end = span.frame_start, span.frame_end
+    bone_map_data = json.loads(source["bone_map"])
+
+    def apply(context, result_path):
+        capture = read_capture(result_path)
+        hand = capture.hands.get(source["side"])
+        if hand is None:
+            return "the re-sampled span has no hand; nothing changed"
+        bone_map = BoneMap(bone_map_data["name"], bone_map_data["bones"], bone_map_data["sides"],
+                           bone_map_data["key_wrist"])
+        frames = source["scene_start"] + (hand.frames - source["first_frame"]) / ratio
+        keys = hand_keys(rig, hand, bone_map, load_hand_rest(source["side"]))
+        curves = HandCurves.of(rig)
+        for bone, (quaternions, uncertainty) in keys.items():
+            old_frames, old = curves.quaternions(bone)
+            keep = (old_frames < span_start - 1e-3) | (old_frames > span_end + 1e-3)
+            merged = np.concatenate([old_frames[keep], frames[hand.valid]])
+            order = np.argsort(merged)
+            values = continuous_quaternions(np.concatenate([old[keep], quaternions])[order])
+            curves.set_quaternions(bone, merged[order], values)
+            if bone in curves.uncertainty:
+                _replace_span(curves.uncertainty[bone], frames[hand.valid], uncertainty, span_start, span_end)
+        _replace_span(curves.detected, frames, hand.valid.astype(float), span_start, span_end)
+        return (f"re-sampled frames {span_start:.0f}-{span_end:.0f} ({int(hand.valid.sum())} with a hand, "
+                f"{request['samples']} samples, temporal) on {len(keys)} bones of '{rig.name}'")
+
+    return request, apply
+
+
+def _replace_span(curve, frames, values, start, end) -> None:
+    old_frames, old_values = curve_keys(curve)
+    keep = (old_frames < start - 1e-3) | (old_frames > end + 1e-3)
+    merged = np.concatenate([old_frames[keep], frames])
+    order = np.argsort(merged)
+    set_curve_keys(curve, merged[order], np.concatenate([old_values[keep], values])[order])
