@@ -27,6 +27,7 @@ def test_spans_markers_and_colours_follow_the_threshold(run):
     assert red > 0.9 and green < 0.1
     red, green, _ = observed["colour_sure"]
     assert green > 0.9 and red < 0.5
+    assert observed["mesh_red_share_unsure"] > 0.9 and observed["mesh_red_share_sure"] == 0.0  # the skinned mesh too
     assert observed["spans_at_45"] == [[51.0, 55.0]] and observed["markers_at_45"] == 1
     assert observed["colour_unsure_at_45"][1] > 0.9                  # 40 degrees is below a 45 degree threshold
     assert observed["graph_groups"] == ["index1.R", "index2.R", "index3.R"]   # beside the rotations they belong to

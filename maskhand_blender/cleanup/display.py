@@ -9,6 +9,7 @@ from .curves import HandCurves, NoCaptureError
 from .spans import uncertain_spans
 
 MARKER_PREFIX = "unsure "
+COLOUR_ATTRIBUTE = "MaskHand Uncertainty"  # per-vertex colour of skinned meshes (Solid view: Attribute colour)
 
 
 def captured_armature(context):
@@ -66,6 +67,29 @@ def colour_bones(scene) -> None:
                 pose_bone.color.custom.active = (1.0, 1.0, 1.0)
             else:
                 pose_bone.color.palette = "DEFAULT"
+        if cleanup.show_colours:
+            colour_meshes(obj, cleanup.threshold)
+
+
+def colour_meshes(rig, threshold: float) -> None:
+    """Blend the bone colours into each skinned child mesh by its skin weights, as a colour attribute."""
+    colours = {bone.name: uncertainty_colour(float(bone[UNCERTAINTY_PROPERTY]), threshold)
+               for bone in rig.pose.bones if UNCERTAINTY_PROPERTY in bone}
+    for child in rig.children:
+        if child.type != "MESH" or not any(m.type == "ARMATURE" and m.object == rig for m in child.modifiers):
+            continue
+        mesh = child.data
+        weights = np.zeros((len(mesh.vertices), len(child.vertex_groups)))
+        for vertex in mesh.vertices:
+            for group in vertex.groups:
+                weights[vertex.index, group.group] = group.weight
+        palette = np.array([colours.get(group.name, (0.5, 0.5, 0.5)) for group in child.vertex_groups])
+        total = np.maximum(weights.sum(1, keepdims=True), 1e-9)
+        rgba = np.concatenate([weights @ palette / total, np.ones((len(mesh.vertices), 1))], 1)
+        attribute = mesh.color_attributes.get(COLOUR_ATTRIBUTE) or mesh.color_attributes.new(
+            COLOUR_ATTRIBUTE, "FLOAT_COLOR", "POINT")
+        attribute.data.foreach_set("color", rgba.astype(np.float32).ravel())
+        mesh.update()
 
 
 @bpy.app.handlers.persistent

@@ -78,7 +78,13 @@ results["markers"] = sorted((m.frame, m.name) for m in scene.timeline_markers)
 cleanup.show_colours = True
 scene.frame_set(1 + 25)
 results["colour_unsure"] = list(rig.pose.bones["index2.R"].color.custom.normal)
+mesh = next(child for child in rig.children if child.type == "MESH").data
+rgba = np.zeros(4 * len(mesh.vertices), np.float32)
+mesh.color_attributes[display.COLOUR_ATTRIBUTE].data.foreach_get("color", rgba)
+results["mesh_red_share_unsure"] = float((rgba.reshape(-1, 4)[:, 0] > 0.9).mean())
 scene.frame_set(1 + 5)
+mesh.color_attributes[display.COLOUR_ATTRIBUTE].data.foreach_get("color", rgba)
+results["mesh_red_share_sure"] = float((rgba.reshape(-1, 4)[:, 0] > 0.9).mean())
 results["colour_sure"] = list(rig.pose.bones["index2.R"].color.custom.normal)
 cleanup.threshold = 45.0
 results["spans_at_45"] = [(s.frame_start, s.frame_end) for s in cleanup.spans]
