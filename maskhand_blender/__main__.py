@@ -62,7 +62,7 @@ def run_job(backend, request: dict, timeout: float = 3600.0):
     deadline, shown = time.monotonic() + timeout, -1
     while not job.finished:
         job.handle(backend.wait_for({"hello", "progress", "warning", "done", "error", "garbage"},
-                                    max(1.0, deadline - time.monotonic())))
+                                    min(job.silence_limit, max(1.0, deadline - time.monotonic()))))
         if int(20 * job.fraction) != shown:
             shown = int(20 * job.fraction)
             log(f"  {job.stage:9s} {100 * job.fraction:5.1f} %")

@@ -124,6 +124,10 @@ class BackendProcess:
                     self.process.wait()
         self._log.close()
 
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+
     @property
     def running(self) -> bool:
         return self.process.poll() is None
@@ -140,8 +144,13 @@ class CaptureJob:
     Drivers (the modal operator's timer, the headless job's loop) pass every message to
     ``handle``; ``state`` goes "starting" -> "running" -> "done" | "failed" | "cancelled"."""
 
-    def __init__(self, backend: BackendProcess, request: dict):
+    # Longest silence accepted from a working backend: it reports progress at least once per chunk of
+    # frames, and loading a model or a first CUDA call stays well inside this.
+    SILENCE_LIMIT = 180.0
+
+    def __init__(self, backend: BackendProcess, request: dict, silence_limit: float = SILENCE_LIMIT):
         self.backend, self.request = backend, request
+        self.silence_limit, self.last_heard = silence_limit, time.monotonic()
         self.state = "starting"
         self.hello: dict | None = None
         self.fraction, self.stage = 0.0, "starting"
@@ -152,6 +161,7 @@ class CaptureJob:
         self.cancel_sent = False
 
     def handle(self, message: dict) -> None:
+        self.last_heard = time.monotonic()
         kind = message["type"]
         if kind == "hello" and self.state == "starting":
             self.hello = message
@@ -180,6 +190,14 @@ class CaptureJob:
         elif kind == "exited" and self.state in ("starting", "running"):
             self.state = "cancelled" if self.cancel_sent else "failed"
             self.error = None if self.cancel_sent else describe_exit(message, self.backend.log_path)
+
+    def check_silence(self, now: float | None = None) -> None:
+        """Fail the job (and stop the process) when the backend has said nothing for ``silence_limit`` seconds."""
+        now = time.monotonic() if now is None else now
+        if not self.finished and now - self.last_heard > self.silence_limit:
+            self._fail(f"the backend stopped answering ({now - self.last_heard:.0f} s without a message); it was "
+                       f"stopped. See its log '{self.backend.log_path}'")
+            self.backend.kill()
 
     def _fail(self, text: str) -> None:
         self.state, self.error = "failed", text

@@ -34,6 +34,7 @@ class BackendSession:
             self.job.cancel()
         for message in self.job.backend.drain():
             self.job.handle(message)
+        self.job.check_silence()
         settings.progress, settings.stage = 100 * self.job.fraction, self.job.stage
         return self.job.finished
 
