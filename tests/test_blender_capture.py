@@ -68,3 +68,17 @@ def test_resampling_a_span_replaces_only_that_span(observed):
     assert request["hands"] == "right" and request["samples"] >= 32 and request["temporal"] is True
     assert request["frame_end"] > request["frame_start"]
     assert observed["resample_outside_unchanged"] and observed["resample_inside_changed"]
+
+
+@pytest.mark.slow
+def test_bad_settings_are_named_before_the_backend_starts(observed):
+    errors = observed["settings_errors"]
+    assert "no footage chosen" in errors["no_footage"]
+    assert "footage '/nowhere/clip.mp4' not found" in errors["missing_footage"]
+    assert "frame range 10-5 is empty" in errors["empty_range"]
+    assert "Rigify preset needs a target armature" in errors["rigify_without_target"]
+    assert "has no bone 'hand_fk.R'" in errors["rigify_on_builtin_rig"]
+    assert "custom bone map is empty" in errors["empty_custom_map"]
+    assert "must name bones for pinky1" in errors["custom_map_without_pinky1"]
+    assert "backend not found in '/nowhere'" in errors["wrong_backend_folder"]
+    assert observed["settings_unchanged"]

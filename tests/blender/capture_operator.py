@@ -174,4 +174,38 @@ try:
 except setup.CaptureSetupError as error:
     results["wrong_python"] = str(error)
 results["wrong_python_unchanged"] = scene_state() == state
+
+# Bad settings: each stops the capture before the backend starts, with a message naming the setting.
+preferences.backend_python = sys.executable
+
+
+def setup_error(**changes):
+    saved = {name: getattr(settings, name) for name in changes}
+    for name, value in changes.items():
+        setattr(settings, name, value)
+    try:
+        capture_ops.capture_session(bpy.context)
+        return "started"
+    except setup.CaptureSetupError as error:
+        return str(error)
+    finally:
+        for name, value in saved.items():
+            setattr(settings, name, value)
+
+
+results["settings_errors"] = {
+    "no_footage": setup_error(footage=""),
+    "missing_footage": setup_error(footage="/nowhere/clip.mp4"),
+    "empty_range": setup_error(frame_start=10, frame_end=5),
+    "rigify_without_target": setup_error(preset="RIGIFY"),
+    "rigify_on_builtin_rig": setup_error(preset="RIGIFY", target=bpy.data.objects["MaskHand Right"]),
+}
+settings.custom_bones.clear()
+results["settings_errors"]["empty_custom_map"] = setup_error(preset="CUSTOM")
+bpy.ops.maskhand.bone_map_from_preset(preset="BUILTIN")
+settings.custom_bones[7].bone = ""
+results["settings_errors"]["custom_map_without_pinky1"] = setup_error(preset="CUSTOM")
+preferences.backend_folder = "/nowhere"
+results["settings_errors"]["wrong_backend_folder"] = setup_error()
+results["settings_unchanged"] = scene_state() == state
 report(results)
