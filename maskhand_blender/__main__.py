@@ -103,7 +103,8 @@ def capture(args) -> int:
         return 1
     for warning in job.warnings:
         log(f"warning: {warning}")
-    summary = apply_capture(context, settings, job.done["result"])
+    summary = apply_capture(context, settings, job.done["result"], request)
+    settings.last_result, settings.last_summary = job.done["result"], summary
     log(summary)
     scene = context.scene
     keyed = [obj for obj in scene.objects if obj.type == "ARMATURE" and obj.animation_data]

@@ -30,8 +30,18 @@ GESTURES = {
     "fist": ((80, 95, 60), (85, 95, 60), (85, 95, 60), (85, 95, 60), 45),
     "point": ((0, 0, 0), (85, 95, 60), (85, 95, 60), (85, 95, 60), 40),
     "peace": ((0, 0, 0), (0, 0, 0), (85, 95, 60), (85, 95, 60), 40),
+    "pinch": ((45, 55, 35), (10, 10, 5), (10, 10, 5), (10, 10, 5), 50),
+    "ok": ((50, 70, 40), (5, 5, 0), (5, 5, 0), (5, 5, 0), 50),
+    "claw": ((0, 80, 60), (0, 80, 60), (0, 80, 60), (0, 80, 60), 20),
+    "cylinder": ((45, 60, 30), (50, 60, 30), (50, 60, 30), (50, 60, 30), 30),
+    "sphere": ((30, 40, 25), (30, 40, 25), (30, 40, 25), (30, 40, 25), 25),
 }
 SEQUENCE = ("open", "fist", "point", "peace", "open")
+LIGHTING = {  # (sun strength, sun rotation, world strength): the default key light, a soft one, a raking side light
+    "key": (3.0, (math.pi + 0.4, 0.3, 0.0), 0.7),
+    "soft": (1.2, (math.pi + 0.1, 0.0, 0.0), 1.6),
+    "side": (4.0, (math.pi / 2 + 0.2, 1.3, 0.0), 0.4),
+}
 
 
 def gesture_pose(name: str) -> np.ndarray:
@@ -49,23 +59,25 @@ def gesture_pose(name: str) -> np.ndarray:
     return pose
 
 
-def clip_poses(frames: int) -> np.ndarray:
+def clip_poses(frames: int, sequence: tuple = SEQUENCE) -> np.ndarray:
     """(frames, 16, 3): the gesture sequence, eased, with the palm to the camera and a gentle turn."""
     from scipy.spatial.transform import Rotation
 
-    keys = np.stack([gesture_pose(name) for name in SEQUENCE])
-    t = np.linspace(0, len(SEQUENCE) - 1, frames)
-    low = np.minimum(t.astype(int), len(SEQUENCE) - 2)
+    keys = np.stack([gesture_pose(name) for name in sequence])
+    t = np.linspace(0, len(sequence) - 1, frames)
+    low = np.minimum(t.astype(int), len(sequence) - 2)
     ease = (0.5 - 0.5 * np.cos(np.pi * (t - low)))[:, None, None]
     pose = (1 - ease) * keys[low] + ease * keys[low + 1]
     facing = Rotation.from_matrix(np.array([[0, 0, 1], [1, 0, 0], [0, 1, 0]], float))  # palm to the camera, fingers up
-    turn = Rotation.from_euler("yx", np.stack([25 * np.sin(2 * np.pi * t / (len(SEQUENCE) - 1)),
+    turn = Rotation.from_euler("yx", np.stack([25 * np.sin(2 * np.pi * t / (len(sequence) - 1)),
                                                10 * np.sin(np.pi * t / 2)], 1), degrees=True)
     pose[:, 0] = (turn * facing).as_rotvec()
     return pose
 
 
-def render_clip(out: Path, frames: int = 48, width: int = 320, height: int = 240, samples: int = 8) -> Path:
+def render_clip(out: Path, frames: int = 48, width: int = 320, height: int = 240, samples: int = 8,
+                sequence: tuple = SEQUENCE, lighting: str = "key", background: str = "plain") -> Path:
+    """Render the clip; ``lighting`` one of LIGHTING, ``background`` "plain" or "textured" (a checker wall)."""
     import bpy
     import cv2
     import torch
@@ -73,7 +85,7 @@ def render_clip(out: Path, frames: int = 48, width: int = 320, height: int = 240
     from backend.hand_model import load_hand_model
 
     hand = load_hand_model("right")
-    pose = clip_poses(frames)
+    pose = clip_poses(frames, sequence)
     with torch.no_grad():
         output = hand(torch.as_tensor(pose, dtype=torch.float32))
     centre = output.keypoints[:, :, :].mean((0, 1)).numpy()
@@ -102,14 +114,17 @@ def render_clip(out: Path, frames: int = 48, width: int = 320, height: int = 240
     camera.rotation_euler = (math.pi, 0.0, 0.0)
     scene.collection.objects.link(camera)
     scene.camera = camera
+    strength, rotation, ambient = LIGHTING[lighting]
     sun = bpy.data.objects.new("Sun", bpy.data.lights.new("Sun", "SUN"))
-    sun.data.energy = 3.0
-    sun.rotation_euler = (math.pi + 0.4, 0.3, 0.0)
+    sun.data.energy = strength
+    sun.rotation_euler = rotation
     scene.collection.objects.link(sun)
     scene.world = bpy.data.worlds.new("World")
     scene.world.use_nodes = True
-    background = scene.world.node_tree.nodes["Background"]
-    background.inputs[0].default_value, background.inputs[1].default_value = (0.25, 0.3, 0.35, 1.0), 0.7
+    world = scene.world.node_tree.nodes["Background"]
+    world.inputs[0].default_value, world.inputs[1].default_value = (0.25, 0.3, 0.35, 1.0), ambient
+    if background == "textured":
+        _add_checker_wall(scene, depth=DEPTH_M + 0.25)
     scene.render.engine = "CYCLES"
     scene.cycles.device, scene.cycles.samples, scene.cycles.use_denoising = "CPU", samples, False
     scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = width, height, 100
@@ -130,14 +145,37 @@ def render_clip(out: Path, frames: int = 48, width: int = 320, height: int = 240
     return out
 
 
+def _add_checker_wall(scene, depth: float) -> None:
+    """A large checkered plane behind the hand, facing the camera."""
+    import bpy
+
+    bpy.ops.mesh.primitive_plane_add(size=2.0, location=(0.0, 0.0, depth), rotation=(math.pi, 0.0, 0.0))
+    wall = bpy.context.active_object
+    material = bpy.data.materials.new("Wall")
+    material.use_nodes = True
+    nodes = material.node_tree.nodes
+    checker = nodes.new("ShaderNodeTexChecker")
+    checker.inputs["Scale"].default_value = 30.0
+    checker.inputs["Color1"].default_value, checker.inputs["Color2"].default_value = (0.5, 0.45, 0.3, 1), (0.15, 0.2, 0.3, 1)
+    material.node_tree.links.new(checker.outputs["Color"], nodes["Principled BSDF"].inputs["Base Color"])
+    wall.data.materials.append(material)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
     parser.add_argument("--frames", type=int, default=48)
     parser.add_argument("--width", type=int, default=320)
     parser.add_argument("--height", type=int, default=240)
+    parser.add_argument("--gestures", default=",".join(SEQUENCE), help=f"comma-separated, of {', '.join(GESTURES)}")
+    parser.add_argument("--lighting", choices=tuple(LIGHTING), default="key")
+    parser.add_argument("--background", choices=("plain", "textured"), default="plain")
     args = parser.parse_args()
-    print(f"wrote {render_clip(args.out, args.frames, args.width, args.height)}")
+    sequence = tuple(args.gestures.split(","))
+    unknown = [name for name in sequence if name not in GESTURES]
+    if unknown or len(sequence) < 2:
+        parser.error(f"--gestures needs at least two of {', '.join(GESTURES)} (unknown: {unknown})")
+    print(f"wrote {render_clip(args.out, args.frames, args.width, args.height, sequence=sequence, lighting=args.lighting, background=args.background)}")
     return 0
 
 
