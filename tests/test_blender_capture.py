@@ -82,3 +82,9 @@ def test_bad_settings_are_named_before_the_backend_starts(observed):
     assert "must name bones for pinky1" in errors["custom_map_without_pinky1"]
     assert "backend not found in '/nowhere'" in errors["wrong_backend_folder"]
     assert observed["settings_unchanged"]
+
+
+@pytest.mark.slow
+def test_the_test_backend_button_shows_the_hello(observed):
+    assert observed["test_backend"] == ["FINISHED"]
+    assert "model maskhand-k" in observed["hello"] and "device cpu" in observed["hello"], observed["hello"]

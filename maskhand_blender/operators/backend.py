@@ -41,6 +41,17 @@ class MASKHAND_OT_test_backend(bpy.types.Operator):
         return {"FINISHED"}
 
 
+def last_line(path: Path) -> str:
+    """The last line of a log, for a one-line progress display."""
+    try:
+        with open(path, "rb") as file:
+            file.seek(max(0, file.seek(0, 2) - 400))
+            lines = file.read().decode("utf-8", "replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1][:120] if lines else ""
+
+
 class MASKHAND_OT_create_environment(bpy.types.Operator):
     """Create the backend's Python environment (a venv in the MaskHand folder with torch, MediaPipe, ONNX Runtime)"""
 
@@ -66,7 +77,10 @@ class MASKHAND_OT_create_environment(bpy.types.Operator):
         return {"RUNNING_MODAL"}
 
     def modal(self, context, event):
-        if event.type != "TIMER" or self.process.poll() is None:
+        if event.type != "TIMER":
+            return {"PASS_THROUGH"}
+        if self.process.poll() is None:
+            addon_preferences(context).environment_status = f"creating: {last_line(LOG_PATH)}"
             return {"PASS_THROUGH"}
         context.window_manager.event_timer_remove(self.timer)
         self.log.close()

@@ -78,6 +78,8 @@ def run_session(cancel_at_stage=None, timeout=600):
 
 
 bpy.ops.wm.read_homefile(use_factory_startup=True)
+results["test_backend"] = sorted(bpy.ops.maskhand.test_backend())
+results["hello"] = preferences.last_hello
 settings = bpy.context.scene.maskhand
 settings.footage, settings.hands, settings.samples, settings.iterations = clip, "BOTH", 4, 2
 results["panel_idle"] = draw_panels()
