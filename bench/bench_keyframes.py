@@ -69,7 +69,8 @@ def main() -> int:
     loop_rigs = {side: add_hand(context, side, f"Loop {side}") for side in ("right", "left")}
 
     started = time.perf_counter()
-    import_capture(context, capture, {side: HandTarget(rig, preset) for side, rig in bulk_rigs.items()}, "bench.mp4")
+    import_capture(context, capture, {side: HandTarget(rig, preset, standalone=True) for side, rig in bulk_rigs.items()},
+                   "bench.mp4")
     bulk_seconds = time.perf_counter() - started
 
     started = time.perf_counter()

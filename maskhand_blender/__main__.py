@@ -75,7 +75,7 @@ def capture(args) -> int:
     import addon_utils  # importable once bpy is
 
     from .backend_client import BackendProcess
-    from .capture_setup import LOG_PATH, apply_capture, capture_request, check_settings
+    from .capture_setup import LOG_PATH, apply_capture, capture_plan, capture_request, check_settings
 
     output = args.output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -91,6 +91,7 @@ def capture(args) -> int:
     settings.frame_start, settings.frame_end = args.frame_start, args.frame_end
     settings.samples, settings.iterations = args.samples, args.iterations
     check_settings(context, settings)
+    plan = capture_plan(context, settings)
     request = capture_request(context, settings, preferences)
     backend = BackendProcess(args.backend_python, REPO, LOG_PATH)
     try:
@@ -103,7 +104,7 @@ def capture(args) -> int:
         return 1
     for warning in job.warnings:
         log(f"warning: {warning}")
-    summary = apply_capture(context, settings, job.done["result"], request)
+    summary = apply_capture(context, plan, job.done["result"], request)
     settings.last_result, settings.last_summary = job.done["result"], summary
     log(summary)
     scene = context.scene
@@ -128,6 +129,9 @@ def write_picture(context, args, video: Path, done: dict, request: dict, backend
 
     capture = read_capture(done["result"])
     counts = {side: int(hand.valid.sum()) for side, hand in capture.hands.items()}
+    if not any(counts.values()):
+        log("picture: no hand was found in the footage; no picture written")
+        return
     side = max(counts, key=counts.get)
     hand = capture.hands[side]
     row = int(np.flatnonzero(hand.valid)[len(np.flatnonzero(hand.valid)) // 2])  # the middle frame with a hand

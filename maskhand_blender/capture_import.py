@@ -22,6 +22,7 @@ from .retarget.presets import BoneMap
 class HandTarget:
     rig: bpy.types.Object
     bone_map: BoneMap
+    standalone: bool = False  # a hand of its own (the built-in one): it also follows the capture's translation
 
 
 CAPTURE_PROPERTY = "maskhand_capture"  # on each action: where it came from, for re-sampling a span
@@ -38,9 +39,8 @@ def import_capture(context: bpy.types.Context, capture: Capture, targets: dict, 
             continue
         frames = scene_frames(hand.frames, capture.fps, context.scene)
         name = f"{Path(footage_name).stem} {side.capitalize()} Hand"
-        # A standalone hand (the wrist keyed) also follows the capture's camera-frame translation.
         summary = key_hand(target.rig, hand, target.bone_map, load_hand_rest(side), frames, name,
-                           key_location=target.bone_map.key_wrist)
+                           key_location=target.standalone)
         writer = summary.pop("writer")
         writer.action[CAPTURE_PROPERTY] = json.dumps({
             "footage": footage, "fps": capture.fps, "first_frame": int(hand.frames[0]), "side": side,

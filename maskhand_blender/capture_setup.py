@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import tempfile
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
@@ -108,46 +109,71 @@ def capture_request(context, settings, preferences) -> dict:
     return request
 
 
-def _hand_targets(context, settings, sides) -> dict:
+@dataclass
+class CapturePlan:
+    """What to do with a result, fixed when the capture starts: edits in the panel meanwhile do not change it."""
+
+    sides: list
+    bone_map: BoneMap
+    build_hands: bool        # the MaskHand Hand preset: build a hand for a side the target lacks
+    target_name: str | None
+    footage: str | None      # absolute path, or None
+    frame_start: int
+    mirrored: bool
+    add_camera: bool
+
+
+def capture_plan(context, settings) -> CapturePlan:
+    footage = str(Path(bpy.path.abspath(settings.footage)).resolve()) if settings.footage else None
+    return CapturePlan(sides_of(settings), bone_map_of(settings), settings.preset == "BUILTIN",
+                       settings.target.name if settings.target else None, footage, settings.frame_start,
+                       settings.mirrored, settings.add_camera)
+
+
+def _hand_targets(context, plan: CapturePlan, sides) -> dict:
     """side -> HandTarget; with the MaskHand Hand preset, builds a hand for any side the target lacks."""
-    bone_map = bone_map_of(settings)
+    target = bpy.data.objects.get(plan.target_name) if plan.target_name else None
+    if plan.target_name and target is None:
+        raise CaptureSetupError(f"target armature '{plan.target_name}' is gone: choose a target and capture again")
     targets = {}
     for side in sides:
-        rig = settings.target
-        if settings.preset == "BUILTIN" and (rig is None or bone_name("wrist", side) not in rig.data.bones):
+        rig = target
+        if plan.build_hands and (rig is None or bone_name("wrist", side) not in rig.data.bones):
             rig = add_hand(context, side)
-        targets[side] = HandTarget(rig, bone_map)
+        targets[side] = HandTarget(rig, plan.bone_map, standalone=plan.build_hands)
     return targets
 
 
-def apply_capture(context, settings, result_path: str, request: dict | None = None) -> str:
+def apply_capture(context, plan: CapturePlan, result_path: str, request: dict | None = None) -> str:
     """Key the result onto the targets (new actions) and add the reference camera; returns a one-line summary."""
     capture = read_capture(result_path)
-    sides = [side for side in sides_of(settings) if side in capture.hands]
-    footage = Path(bpy.path.abspath(settings.footage)) if settings.footage else None
-    summaries = import_capture(context, capture, _hand_targets(context, settings, sides),
-                               str(footage) if footage else str(result_path), request)
-    if settings.add_camera and footage is not None and footage.is_file():
-        add_reference_camera(context, capture, settings)
+    found = [side for side in plan.sides if side in capture.hands and capture.hands[side].valid.any()]
+    missing = [side for side in plan.sides if side not in found]
+    summaries = import_capture(context, capture, _hand_targets(context, plan, found),
+                               plan.footage or str(result_path), request)
+    if plan.add_camera and plan.footage and Path(plan.footage).is_file():
+        add_reference_camera(context, capture, plan)
     if not summaries:
         return "no hands were found in the footage; nothing was keyed"
     parts = [f"{s['side']} hand on '{s['rig']}' ({s['frames']} frames, {len(s['bones'])} bones"
              + (f", {s['missing_frames']} without a hand" if s["missing_frames"] else "") + ")" for s in summaries]
-    return "keyed " + "; ".join(parts)
+    return "keyed " + "; ".join(parts) + "".join(f"; {side} hand not found" for side in missing)
 
 
-def add_reference_camera(context, capture, settings) -> bpy.types.Object:
+def add_reference_camera(context, capture, plan: CapturePlan) -> bpy.types.Object:
     """A camera that sees what the footage's camera saw, with the footage as its background."""
     width, height = capture.image_size
-    camera_data = bpy.data.cameras.new(f"{Path(settings.footage).stem} Camera")
+    camera_data = bpy.data.cameras.new(f"{Path(plan.footage).stem} Camera")
     camera_data.sensor_fit = "HORIZONTAL" if width >= height else "VERTICAL"
     camera_data.sensor_width = camera_data.sensor_height = 36.0
     camera_data.lens = capture.focal / max(width, height) * 36.0
     camera_data.clip_end = 1000.0
-    clip = bpy.data.movieclips.load(bpy.path.abspath(settings.footage), check_existing=True)
-    clip.frame_start = context.scene.frame_start - settings.frame_start  # footage frame F on scene frame start + F - Start
+    clip = bpy.data.movieclips.load(plan.footage, check_existing=True)
+    # Footage frame F shows on scene frame start + F - Start (exact when the footage and scene rates match).
+    clip.frame_start = context.scene.frame_start - plan.frame_start
     background = camera_data.background_images.new()
     background.source, background.clip = "MOVIE_CLIP", clip
+    background.use_flip_x = plan.mirrored  # results refer to the un-mirrored image
     camera_data.show_background_images = True
     camera = bpy.data.objects.new(camera_data.name, camera_data)
     # The capture's camera frame, seen in Blender: OpenCV (x right, y down, z forward) turned into Z-up.

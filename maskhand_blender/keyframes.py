@@ -44,7 +44,15 @@ class ActionWriter:
                 for column in range(values.shape[1])]
 
     def assign(self, target: bpy.types.ID) -> None:
-        """Make the action (and its slot) what ``target`` plays; the previous action stays in the file."""
+        """Make the action (and its slot) what ``target`` plays. What it played before moves to an NLA track
+        underneath, so a character's own animation keeps playing for the bones the capture does not key."""
         animation = target.animation_data or target.animation_data_create()
+        previous, previous_slot = animation.action, animation.action_slot
+        if previous is not None:
+            track = animation.nla_tracks.new()
+            track.name = previous.name
+            strip = track.strips.new(previous.name, int(previous.frame_range[0]), previous)
+            if previous_slot is not None:
+                strip.action_slot = previous_slot
         animation.action = self.action
         animation.action_slot = self.slot

@@ -25,8 +25,9 @@ class MASKHAND_PT_capture(bpy.types.Panel):
         column.prop(settings, "samples")
         column.prop(settings, "iterations")
         layout.prop(settings, "add_camera")
-        if settings.running:
-            layout.progress(factor=settings.progress / 100, type="BAR", text=f"{settings.stage} {settings.progress:.0f} %")
+        job = context.window_manager.maskhand_job
+        if job.running:
+            layout.progress(factor=job.progress / 100, type="BAR", text=f"{job.stage} {job.progress:.0f} %")
             layout.operator("maskhand.cancel_capture", icon="CANCEL")
         else:
             layout.operator("maskhand.capture", icon="REC")

@@ -46,12 +46,17 @@ class MaskHandCaptureSettings(bpy.types.PropertyGroup):
     add_camera: bpy.props.BoolProperty(name="Reference Camera", default=True,
                                        description="Add a camera with the footage as its background")
 
-    # State of the running or last capture, shown by the panel.
-    running: bpy.props.BoolProperty(options={"SKIP_SAVE"})
-    cancel_requested: bpy.props.BoolProperty(options={"SKIP_SAVE"})
-    progress: bpy.props.FloatProperty(name="Progress", subtype="PERCENTAGE", min=0, max=100, options={"SKIP_SAVE"})
-    stage: bpy.props.StringProperty(options={"SKIP_SAVE"})
+    # The last capture, shown by the panel (saved with the file).
     last_result: bpy.props.StringProperty(name="Last Result", subtype="FILE_PATH")
     last_summary: bpy.props.StringProperty(name="Summary")
     last_warnings: bpy.props.StringProperty(name="Warnings")
     log_path: bpy.props.StringProperty(name="Backend Log", subtype="FILE_PATH")
+
+
+class MaskHandJobState(bpy.types.PropertyGroup):
+    """The running backend job, on the window manager: never saved in a file, never undone."""
+
+    running: bpy.props.BoolProperty()
+    cancel_requested: bpy.props.BoolProperty()
+    progress: bpy.props.FloatProperty(name="Progress", subtype="PERCENTAGE", min=0, max=100)
+    stage: bpy.props.StringProperty()

@@ -36,6 +36,11 @@ def channelbag_of(rig: bpy.types.Object):
     raise NoCaptureError(f"action '{animation.action.name}' holds no curves for '{rig.name}'")
 
 
+def _unescape(name: str) -> str:
+    """The inverse of bpy.utils.escape_identifier, for bone names read back from data paths."""
+    return re.sub(r"\\(.)", r"\1", name)
+
+
 def curve_keys(curve) -> tuple:
     """(frames (K,), values (K,)) of an F-curve's keys."""
     coordinates = np.empty(2 * len(curve.keyframe_points), np.float32)
@@ -43,7 +48,7 @@ def curve_keys(curve) -> tuple:
     return coordinates[0::2].astype(np.float64), coordinates[1::2].astype(np.float64)
 
 
-def set_curve_keys(curve, frames: np.ndarray, values: np.ndarray) -> None:
+def set_curve_keys(curve, frames: np.ndarray, values: np.ndarray, interpolation: str = "BEZIER") -> None:
     """Replace every key of ``curve`` (handles recomputed once)."""
     points = curve.keyframe_points
     points.clear()
@@ -51,6 +56,9 @@ def set_curve_keys(curve, frames: np.ndarray, values: np.ndarray) -> None:
     coordinates = np.empty(2 * len(frames), np.float32)
     coordinates[0::2], coordinates[1::2] = frames, values
     points.foreach_set("co", coordinates)
+    if len(frames):
+        mode = points[0].bl_rna.properties["interpolation"].enum_items[interpolation].value
+        points.foreach_set("interpolation", np.full(len(frames), mode, np.int32))
     curve.update()
 
 
@@ -67,9 +75,9 @@ class HandCurves:
         found = cls(rig)
         for curve in bag.fcurves:
             if match := ROTATION.match(curve.data_path):
-                found.rotations.setdefault(match[1], [None] * 4)[curve.array_index] = curve
+                found.rotations.setdefault(_unescape(match[1]), [None] * 4)[curve.array_index] = curve
             elif match := UNCERTAINTY.match(curve.data_path):
-                found.uncertainty[match[1]] = curve
+                found.uncertainty[_unescape(match[1])] = curve
             elif curve.data_path.startswith('["' + DETECTED_PROPERTY.split("{")[0]):
                 found.detected = curve
         found.rotations = {bone: curves for bone, curves in found.rotations.items() if None not in curves}

@@ -9,7 +9,8 @@ from .curves import HandCurves, NoCaptureError
 from .spans import uncertain_spans
 
 MARKER_PREFIX = "unsure "
-COLOUR_ATTRIBUTE = "MaskHand Uncertainty"  # per-vertex colour of skinned meshes (Solid view: Attribute colour)
+COLOUR_ATTRIBUTE = "MaskHand Uncertainty"
+_saved_palettes: dict = {}  # (armature, bone) -> the palette the bone had before colouring  # per-vertex colour of skinned meshes (Solid view: Attribute colour)
 
 
 def captured_armature(context):
@@ -61,12 +62,13 @@ def colour_bones(scene) -> None:
                 continue
             if cleanup.show_colours:
                 colour = uncertainty_colour(float(pose_bone[UNCERTAINTY_PROPERTY]), cleanup.threshold)
+                _saved_palettes.setdefault((obj.name, pose_bone.name), pose_bone.color.palette)
                 pose_bone.color.palette = "CUSTOM"
                 pose_bone.color.custom.normal = colour
                 pose_bone.color.custom.select = tuple(min(1.0, c + 0.3) for c in colour)
                 pose_bone.color.custom.active = (1.0, 1.0, 1.0)
-            else:
-                pose_bone.color.palette = "DEFAULT"
+            else:  # back to the rig's own colours
+                pose_bone.color.palette = _saved_palettes.pop((obj.name, pose_bone.name), pose_bone.color.palette)
         if cleanup.show_colours:
             colour_meshes(obj, cleanup.threshold)
 
@@ -96,6 +98,13 @@ def colour_meshes(rig, threshold: float) -> None:
 def on_frame_change(scene, depsgraph=None) -> None:
     if scene.maskhand_cleanup.show_colours:
         colour_bones(scene)
+
+
+@bpy.app.handlers.persistent
+def on_file_load(_file_path=None, _=None) -> None:
+    """A file saved with colours on turns them on again."""
+    _saved_palettes.clear()
+    set_colour_handler(any(scene.maskhand_cleanup.show_colours for scene in bpy.data.scenes))
 
 
 def set_colour_handler(enabled: bool) -> None:

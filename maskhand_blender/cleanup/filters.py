@@ -27,16 +27,30 @@ def confidence_weights(uncertainty: np.ndarray, threshold: float) -> np.ndarray:
     return np.where(uncertainty <= threshold, SURE_WEIGHT, np.maximum(unsure, 1e-4))
 
 
+WINDOW_MARGIN = 12  # sure frames on each side of an unsure run that take part in its solve
+
+
 def smooth_quaternions(quaternions: np.ndarray, weights: np.ndarray, strength: float = 4.0) -> np.ndarray:
-    """Quaternions (N, 4) over consecutive frames, weights (N,) -> smoothed unit quaternions (N, 4)."""
+    """Quaternions (N, 4) over consecutive frames, weights (N,) -> smoothed unit quaternions (N, 4).
+
+    Sure frames are pinned, so each run of unsure frames is solved on its own small window (the run
+    and WINDOW_MARGIN frames either side): cost stays linear in the capture's length."""
     quaternions = continuous_quaternions(quaternions)
-    count = len(quaternions)
-    if count < 3:
-        return quaternions
-    difference = np.diff(np.eye(count), 2, axis=0)                        # (N-2, N) second differences
-    system = np.diag(weights) + strength * difference.T @ difference
-    smoothed = np.linalg.solve(system, weights[:, None] * quaternions)
-    return smoothed / np.linalg.norm(smoothed, axis=1, keepdims=True)
+    smoothed = quaternions.copy()
+    unsure = np.flatnonzero(weights < SURE_WEIGHT)
+    if len(unsure) == 0:
+        return smoothed
+    runs = np.split(unsure, np.flatnonzero(np.diff(unsure) > 2 * WINDOW_MARGIN) + 1)
+    for run in runs:
+        window = slice(max(run[0] - WINDOW_MARGIN, 0), min(run[-1] + WINDOW_MARGIN + 1, len(quaternions)))
+        count = window.stop - window.start
+        if count < 3:
+            continue
+        difference = np.diff(np.eye(count), 2, axis=0)                    # (n-2, n) second differences
+        system = np.diag(weights[window]) + strength * difference.T @ difference
+        solved = np.linalg.solve(system, weights[window, None] * quaternions[window])
+        smoothed[window] = solved / np.linalg.norm(solved, axis=1, keepdims=True)
+    return smoothed
 
 
 def slerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+import bpy
 import numpy as np
 
 from ..capture_import import CAPTURE_PROPERTY
@@ -46,10 +47,13 @@ def resample_request(context, rig, span) -> tuple:
                "frame_start": first, "frame_end": last + 1, "hands": source["side"],
                "samples": max(RESAMPLE_SAMPLES, int(base.get("samples", 8))), "temporal": True,
                "device": preferences.device.lower()}
-    span_start, span_end = span.frame_start, span.frame_end
+    span_start, span_end, rig_name = span.frame_start, span.frame_end, rig.name
     bone_map_data = json.loads(source["bone_map"])
 
     def apply(context, result_path):
+        rig = bpy.data.objects.get(rig_name)
+        if rig is None:
+            raise NoCaptureError(f"armature '{rig_name}' is gone; nothing was re-sampled")
         capture = read_capture(result_path)
         hand = capture.hands.get(source["side"])
         if hand is None:
@@ -68,16 +72,16 @@ def resample_request(context, rig, span) -> tuple:
             curves.set_quaternions(bone, merged[order], values)
             if bone in curves.uncertainty:
                 _replace_span(curves.uncertainty[bone], frames[hand.valid], uncertainty, span_start, span_end)
-        _replace_span(curves.detected, frames, hand.valid.astype(float), span_start, span_end)
+        _replace_span(curves.detected, frames, hand.valid.astype(float), span_start, span_end, "CONSTANT")
         return (f"re-sampled frames {span_start:.0f}-{span_end:.0f} ({int(hand.valid.sum())} with a hand, "
                 f"{request['samples']} samples, temporal) on {len(keys)} bones of '{rig.name}'")
 
     return request, apply
 
 
-def _replace_span(curve, frames, values, start, end) -> None:
+def _replace_span(curve, frames, values, start, end, interpolation: str = "BEZIER") -> None:
     old_frames, old_values = curve_keys(curve)
     keep = (old_frames < start - 1e-3) | (old_frames > end + 1e-3)
     merged = np.concatenate([old_frames[keep], frames])
     order = np.argsort(merged)
-    set_curve_keys(curve, merged[order], np.concatenate([old_values[keep], values])[order])
+    set_curve_keys(curve, merged[order], np.concatenate([old_values[keep], values])[order], interpolation)

@@ -13,10 +13,6 @@ class Span:
     worst_joint: int    # column of the highest uncertainty inside the span
     worst: float        # that uncertainty (degrees), over the frames with a hand; inf when none has one
 
-    @property
-    def length(self) -> int:
-        return self.end - self.start + 1
-
 
 def unsure_rows(uncertainty: np.ndarray, valid: np.ndarray, threshold: float) -> np.ndarray:
     """(N,) bool: frames where any joint's uncertainty (N, J) passes ``threshold``, or no hand was found."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 import bpy
 
 from ..backend_client import BackendError, BackendProcess, CaptureJob
-from ..capture_setup import (LOG_PATH, CaptureSetupError, addon_preferences, apply_capture, capture_request,
-                             check_backend, check_settings)
+from ..capture_setup import (LOG_PATH, CaptureSetupError, addon_preferences, apply_capture, capture_plan,
+                             capture_request, check_backend, check_settings)
 from ..cleanup.curves import NoCaptureError
 from ..result_file import ResultFileError
 from ..retarget.solve import RetargetError
@@ -19,30 +19,44 @@ class BackendSession:
     job succeeded."""
 
     def __init__(self, context, request: dict, apply, what: str = "capture"):
-        settings = context.scene.maskhand
         folder, python = check_backend(addon_preferences(context))
-        self.apply, self.what = apply, what
+        self.apply, self.what, self.scene_name = apply, what, context.scene.name
         self.job = CaptureJob(BackendProcess(python, folder, LOG_PATH), request)
-        settings.running, settings.cancel_requested, settings.progress, settings.stage = True, False, 0.0, "starting"
-        settings.log_path = str(LOG_PATH)
+        state = context.window_manager.maskhand_job
+        state.running, state.cancel_requested, state.progress, state.stage = True, False, 0.0, "starting"
+        context.scene.maskhand.log_path = str(LOG_PATH)
+        _LIVE.add(self)
 
     def step(self, context) -> bool:
         """Take what the backend said; True once the job has ended."""
-        settings = context.scene.maskhand
-        if settings.cancel_requested:
-            settings.cancel_requested = False
+        state = context.window_manager.maskhand_job
+        if state.cancel_requested:
+            state.cancel_requested = False
             self.job.cancel()
         for message in self.job.backend.drain():
             self.job.handle(message)
         self.job.check_silence()
-        settings.progress, settings.stage = 100 * self.job.fraction, self.job.stage
+        state.progress, state.stage = 100 * self.job.fraction, self.job.stage
         return self.job.finished
+
+    def abandon(self, context=None) -> None:
+        """Stop the backend without applying anything (the operator was aborted, the add-on disabled)."""
+        self.job.cancel()
+        self.job.backend.kill()
+        self.job.backend.stop()
+        _LIVE.discard(self)
+        if context is not None:
+            context.window_manager.maskhand_job.running = False
 
     def finish(self, context) -> tuple:
         """Stop the backend; apply the result if the job succeeded. -> (report level, message, operator result)."""
-        settings = context.scene.maskhand
         self.job.backend.stop()
-        settings.running = False
+        _LIVE.discard(self)
+        context.window_manager.maskhand_job.running = False
+        scene = bpy.data.scenes.get(self.scene_name)
+        if scene is None:
+            return "ERROR", f"{self.what} finished, but scene '{self.scene_name}' is gone; nothing was keyed", "CANCELLED"
+        settings = scene.maskhand
         settings.last_warnings = "; ".join(self.job.warnings)
         if self.job.state == "cancelled":
             return "WARNING", f"{self.what} cancelled; the scene is unchanged", "CANCELLED"
@@ -50,19 +64,27 @@ class BackendSession:
             return "ERROR", f"{self.what} failed: {self.job.error}", "CANCELLED"
         try:
             summary = self.apply(context, self.job.done["result"])
-        except (ResultFileError, RetargetError, CaptureSetupError) as error:
+        except (ResultFileError, RetargetError, CaptureSetupError, NoCaptureError) as error:
             return "ERROR", f"{self.what} could not be keyed: {error}", "CANCELLED"
         settings.last_result, settings.last_summary = self.job.done["result"], summary
         return "INFO", f"MaskHand: {summary}", "FINISHED"
 
 
+_LIVE: set = set()  # sessions whose backend is running
+
+
+def stop_live_sessions() -> None:
+    for session in list(_LIVE):
+        session.abandon()
+
+
 def capture_session(context) -> BackendSession:
-    """The panel's capture: settings checked, then the job started."""
+    """The panel's capture: settings checked and fixed now (edits during the job do not change it), then started."""
     settings = context.scene.maskhand
     check_settings(context, settings)
-    check_backend(addon_preferences(context))
+    plan = capture_plan(context, settings)
     request = capture_request(context, settings, addon_preferences(context))
-    return BackendSession(context, request, lambda ctx, path: apply_capture(ctx, ctx.scene.maskhand, path, request))
+    return BackendSession(context, request, lambda ctx, path: apply_capture(ctx, plan, path, request))
 
 
 class BackendJobOperator(bpy.types.Operator):
@@ -72,7 +94,7 @@ class BackendJobOperator(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return not context.scene.maskhand.running
+        return not context.window_manager.maskhand_job.running
 
     def invoke(self, context, event):
         try:
@@ -85,13 +107,13 @@ class BackendJobOperator(bpy.types.Operator):
         return {"RUNNING_MODAL"}
 
     def modal(self, context, event):
+        state = context.window_manager.maskhand_job
         if event.type == "ESC":
-            context.scene.maskhand.cancel_requested = True
+            state.cancel_requested = True
         if event.type != "TIMER":
             return {"PASS_THROUGH"}
         finished = self.session.step(context)
-        settings = context.scene.maskhand
-        context.workspace.status_text_set(f"MaskHand: {settings.stage} {settings.progress:.0f} % (Esc to cancel)")
+        context.workspace.status_text_set(f"MaskHand: {state.stage} {state.progress:.0f} % (Esc to cancel)")
         for area in context.screen.areas if context.screen else ():
             if area.type == "VIEW_3D":
                 area.tag_redraw()
@@ -102,6 +124,13 @@ class BackendJobOperator(bpy.types.Operator):
         level, message, result = self.session.finish(context)
         self.report({level}, message)
         return {result}
+
+    def cancel(self, context):
+        """Blender aborts the modal operator (a file is opened, the window closes): leave nothing running."""
+        context.window_manager.event_timer_remove(self.timer)
+        if context.workspace:
+            context.workspace.status_text_set(None)
+        self.session.abandon(context)
 
 
 class MASKHAND_OT_capture(BackendJobOperator):
@@ -122,10 +151,10 @@ class MASKHAND_OT_cancel_capture(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        return context.scene.maskhand.running
+        return context.window_manager.maskhand_job.running
 
     def execute(self, context):
-        context.scene.maskhand.cancel_requested = True
+        context.window_manager.maskhand_job.cancel_requested = True
         return {"FINISHED"}
 
 
@@ -145,7 +174,7 @@ class MASKHAND_OT_import_result(bpy.types.Operator):
 
     def execute(self, context):
         try:
-            summary = apply_capture(context, context.scene.maskhand, self.filepath)
+            summary = apply_capture(context, capture_plan(context, context.scene.maskhand), self.filepath)
         except (ResultFileError, RetargetError, CaptureSetupError) as error:
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}

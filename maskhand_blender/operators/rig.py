@@ -21,7 +21,7 @@ class MASKHAND_OT_add_hand(bpy.types.Operator):
             obj.select_set(False)
         rig.select_set(True)
         context.view_layer.objects.active = rig
-        if context.object and context.object.type == "ARMATURE" and context.scene.maskhand.target is None:
+        if context.scene.maskhand.target is None:
             context.scene.maskhand.target = rig
         self.report({"INFO"}, f"added '{rig.name}'")
         return {"FINISHED"}

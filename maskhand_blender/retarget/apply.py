@@ -74,9 +74,10 @@ def key_hand(rig: bpy.types.Object, hand, bone_map: BoneMap, rest: HandRest, fra
     for name, (quaternions, uncertainty) in keys.items():
         pose_bone = rig.pose.bones[name]
         pose_bone.rotation_mode = "QUATERNION"
-        writer.add_vector(f'pose.bones["{name}"].rotation_quaternion', frames[valid], quaternions, group=name)
+        path = f'pose.bones["{bpy.utils.escape_identifier(name)}"]'
+        writer.add_vector(f"{path}.rotation_quaternion", frames[valid], quaternions, group=name)
         pose_bone[UNCERTAINTY_PROPERTY] = 0.0
-        writer.add_curve(f'pose.bones["{name}"]["{UNCERTAINTY_PROPERTY}"]', 0, frames[valid], uncertainty, group=name)
+        writer.add_curve(f'{path}["{UNCERTAINTY_PROPERTY}"]', 0, frames[valid], uncertainty, group=name)
     if key_location and valid.any():
         writer.add_vector("location", frames[valid], hand.cam_t[valid] @ CAMERA_TO_WORLD.T, group="Object Transforms")
     detected = DETECTED_PROPERTY.format(side=hand.side)

@@ -70,8 +70,8 @@ def run_session(cancel_at_stage=None, timeout=600):
     session = capture_ops.capture_session(bpy.context)
     deadline = time.monotonic() + timeout
     while not session.step(bpy.context):
-        if cancel_at_stage and bpy.context.scene.maskhand.stage == cancel_at_stage:
-            bpy.context.scene.maskhand.cancel_requested = True
+        if cancel_at_stage and bpy.context.window_manager.maskhand_job.stage == cancel_at_stage:
+            bpy.context.window_manager.maskhand_job.cancel_requested = True
         assert time.monotonic() < deadline, "capture did not end"
         time.sleep(0.05)
     return session.finish(bpy.context), session.job.stages
@@ -83,9 +83,9 @@ results["hello"] = preferences.last_hello
 settings = bpy.context.scene.maskhand
 settings.footage, settings.hands, settings.samples, settings.iterations = clip, "BOTH", 4, 2
 results["panel_idle"] = draw_panels()
-settings.running = True
+bpy.context.window_manager.maskhand_job.running = True
 results["panel_running"] = draw_panels()
-settings.running = False
+bpy.context.window_manager.maskhand_job.running = False
 
 # A capture that works.
 before = scene_state()
