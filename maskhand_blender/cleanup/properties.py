@@ -22,7 +22,7 @@ class MaskHandSpan(bpy.types.PropertyGroup):
 
 
 class MaskHandCleanupSettings(bpy.types.PropertyGroup):
-    threshold: bpy.props.FloatProperty(name="Threshold", default=20.0, min=0.1, max=180.0,
+    threshold: bpy.props.FloatProperty(name="Threshold", default=10.0, min=0.1, max=180.0,
                                        update=_threshold_changed,
                                        description="Uncertainty (degrees) above which a frame counts as unsure")
     show_colours: bpy.props.BoolProperty(name="Colour Bones", update=_colours_toggled,
