@@ -83,7 +83,8 @@ class MediaPipeHands:
 
     def detect(self, frame_bgr: np.ndarray) -> list[HandDetection]:
         rgb = cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB)
-        found = self._run(self._full, rgb, (0, 0))
+        # MediaPipe's tracking can hold two "hands" on one hand (often with opposite labels): suppress those too.
+        found = merge_detections(self._run(self._full, rgb, (0, 0)), self.max_hands)
         self._frames_since_recall += 1
         if (self._tiles is not None and len(found) < self.max_hands
                 and self._frames_since_recall >= self.recall_interval):
