@@ -1,4 +1,4 @@
-"""Bulk F-curve writing into a new action, through the slotted-actions API (Blender 4.4+).
+"""Bulk F-curve writing into a new action, through the slotted-actions API (Blender 5.0: layers, strips, channelbags).
 
 ``keyframe_insert`` per key costs a lookup, an undo push and a handle update each time; a
 capture is thousands of frames times dozens of channels. Here every F-curve gets all its keys
