@@ -150,7 +150,7 @@ def write_picture(context, args, video: Path, done: dict, request: dict, backend
     scene = context.scene
     camera = next(obj for obj in scene.objects if obj.type == "CAMERA")
     scene.camera = camera
-    scene.frame_set(int(round(scene.frame_start + (footage_frame - settings_start(context)) *
+    scene.frame_set(int(round(scene.frame_start + (footage_frame - context.scene.maskhand.frame_start) *
                               (scene.render.fps / scene.render.fps_base) / capture.fps)))
     width, height = capture.image_size
     scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = width, height, 100
@@ -173,10 +173,6 @@ def write_picture(context, args, video: Path, done: dict, request: dict, backend
     picture.filepath_raw, picture.file_format = str(args.preview.resolve()), "PNG"
     picture.save()
     log(f"wrote {args.preview} (frame {footage_frame}: footage and what the capture saw | the keyed {side} hand)")
-
-
-def settings_start(context) -> int:
-    return context.scene.maskhand.frame_start
 
 
 def main(argv=None) -> int:

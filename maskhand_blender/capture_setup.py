@@ -13,7 +13,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from .backend_client import BackendError, default_python
+from .backend_client import BackendError, check_backend_setup, default_python
 from .capture_import import HandTarget, import_capture
 from .result_file import read_capture
 from .retarget.presets import JOINTS, BoneMap, builtin_preset
@@ -184,8 +184,6 @@ def add_reference_camera(context, capture, plan: CapturePlan) -> bpy.types.Objec
 
 def check_backend(preferences) -> tuple:
     folder, python = backend_paths(preferences)
-    from .backend_client import check_backend_setup
-
     try:
         check_backend_setup(python, folder)
     except BackendError as error:

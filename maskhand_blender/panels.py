@@ -2,10 +2,15 @@
 import bpy
 
 
-class MASKHAND_PT_capture(bpy.types.Panel):
+class SidebarPanel:
+    """Where every MaskHand panel lives: View3D > Sidebar > MaskHand."""
+
     bl_space_type = "VIEW_3D"
     bl_region_type = "UI"
     bl_category = "MaskHand"
+
+
+class MASKHAND_PT_capture(SidebarPanel, bpy.types.Panel):
     bl_label = "Capture"
 
     def draw(self, context):
@@ -34,10 +39,7 @@ class MASKHAND_PT_capture(bpy.types.Panel):
         layout.operator("maskhand.add_hand", icon="VIEW_PAN")
 
 
-class MASKHAND_PT_custom_map(bpy.types.Panel):
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "MaskHand"
+class MASKHAND_PT_custom_map(SidebarPanel, bpy.types.Panel):
     bl_label = "Custom Bone Map"
     bl_parent_id = "MASKHAND_PT_capture"
 
@@ -64,10 +66,7 @@ class MASKHAND_PT_custom_map(bpy.types.Panel):
             row.prop(entry, "bone", text=entry.joint, icon="CHECKMARK" if found else "BONE_DATA")
 
 
-class MASKHAND_PT_last_result(bpy.types.Panel):
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "MaskHand"
+class MASKHAND_PT_last_result(SidebarPanel, bpy.types.Panel):
     bl_label = "Last Capture"
     bl_parent_id = "MASKHAND_PT_capture"
     bl_options = {"DEFAULT_CLOSED"}

@@ -6,18 +6,9 @@ import pytest
 
 from backend.result import read_result
 from tests.backend_process import BackendProcess
+from tests.test_backend_service import write_video
 
 pytestmark = pytest.mark.slow
-
-
-def write_video(path, frames, fps):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
 
 
 @pytest.fixture(scope="module")

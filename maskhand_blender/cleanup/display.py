@@ -10,7 +10,8 @@ from .spans import uncertain_spans
 
 MARKER_PREFIX = "unsure "
 COLOUR_ATTRIBUTE = "MaskHand Uncertainty"
-_saved_palettes: dict = {}  # (armature, bone) -> the palette the bone had before colouring  # per-vertex colour of skinned meshes (Solid view: Attribute colour)
+_saved_palettes: dict = {}  # (armature, bone) -> the palette the bone had before colouring
+_weights_cache: dict = {}   # (mesh object, vertex count, group count) -> skin weights (V, G)  # per-vertex colour of skinned meshes (Solid view: Attribute colour)
 
 
 def captured_armature(context):
@@ -81,10 +82,7 @@ def colour_meshes(rig, threshold: float) -> None:
         if child.type != "MESH" or not any(m.type == "ARMATURE" and m.object == rig for m in child.modifiers):
             continue
         mesh = child.data
-        weights = np.zeros((len(mesh.vertices), len(child.vertex_groups)))
-        for vertex in mesh.vertices:
-            for group in vertex.groups:
-                weights[vertex.index, group.group] = group.weight
+        weights = _skin_weights(child)
         palette = np.array([colours.get(group.name, (0.5, 0.5, 0.5)) for group in child.vertex_groups])
         total = np.maximum(weights.sum(1, keepdims=True), 1e-9)
         rgba = np.concatenate([weights @ palette / total, np.ones((len(mesh.vertices), 1))], 1)
@@ -92,6 +90,19 @@ def colour_meshes(rig, threshold: float) -> None:
             COLOUR_ATTRIBUTE, "FLOAT_COLOR", "POINT")
         attribute.data.foreach_set("color", rgba.astype(np.float32).ravel())
         mesh.update()
+
+
+def _skin_weights(child) -> np.ndarray:
+    """(V, G) vertex-group weights of a mesh object, read once: colouring runs on every frame change."""
+    mesh = child.data
+    key = (child.name_full, len(mesh.vertices), len(child.vertex_groups))
+    if key not in _weights_cache:
+        weights = np.zeros(key[1:])
+        for vertex in mesh.vertices:
+            for group in vertex.groups:
+                weights[vertex.index, group.group] = group.weight
+        _weights_cache[key] = weights
+    return _weights_cache[key]
 
 
 @bpy.app.handlers.persistent
@@ -104,6 +115,7 @@ def on_frame_change(scene, depsgraph=None) -> None:
 def on_file_load(_file_path=None, _=None) -> None:
     """A file saved with colours on turns them on again."""
     _saved_palettes.clear()
+    _weights_cache.clear()
     set_colour_handler(any(scene.maskhand_cleanup.show_colours for scene in bpy.data.scenes))
 
 

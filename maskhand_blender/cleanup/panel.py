@@ -1,6 +1,8 @@
 """View3D > Sidebar > MaskHand > Cleanup: where the capture is unsure, and the fixes."""
 import bpy
 
+from ..panels import SidebarPanel
+
 
 class MASKHAND_UL_spans(bpy.types.UIList):
     def draw_item(self, context, layout, data, item, icon, active_data, active_property, index=0, flt_flag=0):
@@ -11,10 +13,7 @@ class MASKHAND_UL_spans(bpy.types.UIList):
         row.label(text=f"{item.bone} {worst}")
 
 
-class MASKHAND_PT_cleanup(bpy.types.Panel):
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = "MaskHand"
+class MASKHAND_PT_cleanup(SidebarPanel, bpy.types.Panel):
     bl_label = "Cleanup"
 
     def draw(self, context):
