@@ -7,8 +7,10 @@ for, is drawn in a second decoding pass once the final poses are chosen.
 """
 from __future__ import annotations
 
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -18,7 +20,8 @@ import numpy as np
 import torch
 
 from .context.pose_cues import crop_cues
-from .detect.mediapipe_hands import MediaPipeHands
+from .detect.handedness import SideTrack, nested_blips, relabelled_frames
+from .detect.mediapipe_hands import HandDetection, MediaPipeHands
 from .detect.tracker import HandTracker
 from .hand_model import ManoModelError, load_hand_model, mirror_pose
 from .maskhand.model import DEFAULT_CHECKPOINT, CheckpointError, MaskHand
@@ -150,18 +153,32 @@ class PoseEstimator:
             warn("mano_unused", f"checkpoint '{self.model.config.name}' was trained with the built-in hand; "
                  "results use it, and the MANO folder is not used")
         self.device = device
+        threads = network_threads()
         if request.engine == "onnx":
             from .maskhand.onnx_engine import OnnxEngine
 
             try:
-                self.engine = OnnxEngine(checkpoint, device=device)
+                self.engine = OnnxEngine(checkpoint, device=device, threads=threads)
             except (FileNotFoundError, ValueError) as error:
                 raise ProtocolError("engine_unavailable", str(error), "use the torch engine") from None
             self.device = self.engine.device
         else:
+            torch.set_num_threads(threads)
             self.engine = TorchEngine(self.model)
         self.name = self.model.config.name
         self.generator = torch.Generator(device=self.torch_device).manual_seed(0)
+
+    @contextmanager
+    def every_core(self):
+        """Let the torch engine use every core while detection is not running (ONNX Runtime fixes its
+        thread count when its sessions are made)."""
+        shared = torch.get_num_threads()
+        if isinstance(self.engine, TorchEngine):
+            torch.set_num_threads(len(os.sched_getaffinity(0)))
+        try:
+            yield
+        finally:
+            torch.set_num_threads(shared)
 
     def estimate(self, cues: np.ndarray, request: CaptureRequest):
         cues_tensor = torch.as_tensor(cues, device=self.torch_device)
@@ -172,6 +189,13 @@ class PoseEstimator:
                           focal_crop=self.model.config.focal_crop,
                           reprojection_rank_weight=sampling.reprojection_rank_weight,
                           greedy_first=sampling.greedy_first)
+
+
+def network_threads() -> int:
+    """CPU threads for the network: all cores but one, which MediaPipe's detection (about one core,
+    measured) uses at the same time in the main thread. Sharing every core between both made each
+    wait on the other (bench/bench_pipeline.py)."""
+    return max(1, len(os.sched_getaffinity(0)) - 1)
 
 
 def fit_translation(keypoints: np.ndarray, detected: np.ndarray, confidence: np.ndarray,
@@ -249,7 +273,8 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
                 progress(stage="capturing", frame=decoded, total=max(expected or 0, decoded))
         if in_flight is not None:
             in_flight.result()
-        _estimate_chunk(chunk, estimator, store, request)
+        with estimator.every_core():  # detection is over: nothing else needs a core
+            _estimate_chunk(chunk, estimator, store, request)
     if decoded == 0:
         raise ProtocolError("video_corrupt" if footage.frame_count else "no_frames",
                             f"no frame of '{footage.path.name}' could be decoded from frame {start} on",
@@ -259,6 +284,8 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
              "the file is truncated or damaged; the frames that decoded were captured")
     if cancelled():
         raise Cancelled()
+    with estimator.every_core():
+        relabelled = _settle_handedness(store, decoded, estimator, request)
     progress(stage="smoothing", frame=decoded, total=decoded)
     frames = np.arange(start, start + decoded)
     results = {side: store[side].finish(frames, estimator.hands[side], request.temporal and request.samples > 1,
@@ -278,7 +305,7 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
             if cancelled():
                 raise Cancelled()
     return {"result": str(Path(request.output).resolve()), "frames": decoded, "expected_frames": expected,
-            "hands": found, "device": estimator.device, "engine": request.engine,
+            "hands": found, "relabelled_frames": relabelled, "device": estimator.device, "engine": request.engine,
             "seconds": round(time.monotonic() - started, 3)}
 
 
@@ -342,6 +369,10 @@ class _HypothesisStore:
             new[:capacity] = old
             setattr(self, name, new)
 
+    def side_track(self, count: int) -> SideTrack:
+        self.reserve(count)
+        return SideTrack(self.valid[:count], self.keypoints2d[:count], self.score[:count])
+
     def finish(self, frames: np.ndarray, hand, temporal: bool, footage: Footage) -> dict:
         count = len(frames)
         self.reserve(count)  # frames after the last hand were never written
@@ -366,6 +397,24 @@ class _HypothesisStore:
         for name in ("global_orient", "hand_pose", "betas", "cam_t", "uncertainty"):
             arrays[name][~valid] = 0
         return arrays
+
+
+def _settle_handedness(store: dict, count: int, estimator: PoseEstimator, request: CaptureRequest) -> int:
+    """Drop blips nested in the other hand, then move a lone hand's frames that MediaPipe labelled as
+    the other side back to its side (backend.detect.handedness), estimating them again with that
+    side's mirroring. Returns the number of frames moved or dropped."""
+    drops = nested_blips({side: target.side_track(count) for side, target in store.items()})
+    for row, side in drops:
+        store[side].valid[row] = False
+    moves = relabelled_frames({side: target.side_track(count) for side, target in store.items()})
+    chunk = []
+    for row, old, new in moves:
+        source = store[old]
+        source.valid[row] = False
+        chunk.append((row, new, HandDetection(source.keypoints2d[row].copy(), new, float(source.score[row]))))
+    for start in range(0, len(chunk), 2 * CHUNK_FRAMES):
+        _estimate_chunk(chunk[start:start + 2 * CHUNK_FRAMES], estimator, store, request)
+    return len(drops) + len(moves)
 
 
 def _estimate_chunk(chunk: list, estimator: PoseEstimator, store: dict, request: CaptureRequest) -> None:

@@ -8,7 +8,8 @@ import torch
 from backend.maskhand.config import MaskHandConfig, TokenizerConfig, TransformerConfig
 from backend.maskhand.model import CheckpointError, MaskHand, save_weights
 from backend.maskhand.rotations import axis_angle_to_matrix, chordal_mean, geodesic_angle
-from backend.maskhand.sampling import TorchEngine, candidates, cosine_schedule, random_training_mask, sample
+from backend.maskhand.sampling import (TorchEngine, candidates, cosine_schedule, draw_categorical,
+                                       random_training_mask, sample)
 
 
 def small_config() -> MaskHandConfig:
@@ -85,6 +86,16 @@ def test_sampling_returns_k_distinct_valid_hypotheses():
     # acos near 1 in float32 resolves about 0.03 degrees
     assert torch.allclose(result.uncertainty, torch.rad2deg(geodesic_angle(hypotheses, answer[:, None]).mean(1)),
                           atol=0.05)
+
+
+def test_draws_follow_the_probabilities():
+    probabilities = torch.tensor([0.5, 0.0, 0.3, 0.2, 0.0])
+    rows = probabilities.expand(3, 20000, 5)  # any leading shape
+    drawn = draw_categorical(rows, torch.Generator().manual_seed(0))
+    assert drawn.shape == (3, 20000)
+    frequency = torch.bincount(drawn.flatten(), minlength=5) / drawn.numel()
+    assert frequency[1] == 0 and frequency[4] == 0  # never a token of probability zero, nor past the last
+    assert torch.allclose(frequency, probabilities, atol=0.01)
 
 
 def test_chordal_mean_of_rotations():

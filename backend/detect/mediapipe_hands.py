@@ -24,6 +24,8 @@ TILE_GRIDS = (2, 3)
 TILE_OVERLAP = 1.5
 TILE_MIN_SCORE = 0.85
 SAME_HAND_IOU = 0.3
+FRAGMENT_AREA = 0.1     # a box at most this share of another's area (interlocked hands reach 0.24) ...
+FRAGMENT_INSIDE = 0.7   # ... with at least this share of itself inside it is a piece of that hand
 
 
 @dataclass
@@ -44,8 +46,19 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(overlap / union) if union > 0 else 0.0
 
 
+def is_fragment(small: np.ndarray, large: np.ndarray) -> bool:
+    """Whether box ``small`` is a piece of hand ``large``: mostly inside it and a fraction of its size.
+    MediaPipe sometimes fits a tiny second "hand" to a finger of a hand it has found; box IoU misses
+    it, as the union is the big box."""
+    area = lambda box: float(np.prod(np.maximum(box[2:] - box[:2], 0)))  # noqa: E731
+    overlap = np.clip(np.minimum(small[2:], large[2:]) - np.maximum(small[:2], large[:2]), 0, None).prod()
+    return area(small) <= FRAGMENT_AREA * area(large) and overlap >= FRAGMENT_INSIDE * area(small) > 0
+
+
 def merge_detections(detections: list[HandDetection], limit: int) -> list[HandDetection]:
-    """Non-maximum suppression over keypoint boxes, best score first; at most ``limit`` hands."""
+    """Non-maximum suppression over keypoint boxes, best score first, after dropping fragments of
+    other detections; at most ``limit`` hands."""
+    detections = [d for d in detections if not any(is_fragment(d.box, other.box) for other in detections if other is not d)]
     kept: list[HandDetection] = []
     for candidate in sorted(detections, key=lambda d: -d.score):
         if all(box_iou(candidate.box, other.box) < SAME_HAND_IOU for other in kept):
