@@ -28,7 +28,7 @@ from .maskhand.model import DEFAULT_CHECKPOINT, CheckpointError, MaskHand
 from .maskhand.sampling import TorchEngine, candidates, sample
 from .protocol import CaptureRequest, ProtocolError
 from .result import empty_side, write_result
-from .temporal import smoothest_path
+from .temporal import temporal_weights, weighted_poses
 
 CHUNK_FRAMES = 16
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -377,11 +377,14 @@ class _HypothesisStore:
         count = len(frames)
         self.reserve(count)  # frames after the last hand were never written
         valid, samples, scores = self.valid[:count], self.samples[:count], self.scores[:count]
-        chosen = smoothest_path(samples, scores, valid) if temporal else np.zeros(count, np.int64)
-        rows = np.arange(count)
+        if temporal:
+            weights = temporal_weights(samples, scores, valid)
+            pose = weighted_poses(samples, weights).astype(np.float32)
+            betas = np.einsum("nk,nkb->nb", weights, self.betas[:count]).astype(np.float32)
+        else:  # the sampler's own answer (candidate 0)
+            pose, betas = samples[:, 0], self.betas[:count, 0]
         arrays = empty_side(frames)
-        pose = samples[rows, chosen]
-        arrays.update(valid=valid, global_orient=pose[:, 0], hand_pose=pose[:, 1:], betas=self.betas[rows, chosen],
+        arrays.update(valid=valid, global_orient=pose[:, 0], hand_pose=pose[:, 1:], betas=betas,
                       keypoints2d=self.keypoints2d[:count],
                       keypoint_conf=self.confidence[:count], uncertainty=self.uncertainty[:count],
                       score=self.score[:count])
