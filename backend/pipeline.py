@@ -153,32 +153,30 @@ class PoseEstimator:
             warn("mano_unused", f"checkpoint '{self.model.config.name}' was trained with the built-in hand; "
                  "results use it, and the MANO folder is not used")
         self.device = device
-        threads = network_threads()
         if request.engine == "onnx":
             from .maskhand.onnx_engine import OnnxEngine
 
             try:
-                self.engine = OnnxEngine(checkpoint, device=device, threads=threads)
+                self.engine = OnnxEngine(checkpoint, device=device, threads=network_threads())
             except (FileNotFoundError, ValueError) as error:
                 raise ProtocolError("engine_unavailable", str(error), "use the torch engine") from None
             self.device = self.engine.device
         else:
-            torch.set_num_threads(threads)
             self.engine = TorchEngine(self.model)
         self.name = self.model.config.name
         self.generator = torch.Generator(device=self.torch_device).manual_seed(0)
 
     @contextmanager
-    def every_core(self):
-        """Let the torch engine use every core while detection is not running (ONNX Runtime fixes its
-        thread count when its sessions are made)."""
-        shared = torch.get_num_threads()
+    def cores(self, threads: int):
+        """The torch engine's CPU threads while inside (ONNX Runtime fixes its thread count when its
+        sessions are made: ``network_threads``)."""
+        before = torch.get_num_threads()
         if isinstance(self.engine, TorchEngine):
-            torch.set_num_threads(len(os.sched_getaffinity(0)))
+            torch.set_num_threads(threads)
         try:
             yield
         finally:
-            torch.set_num_threads(shared)
+            torch.set_num_threads(before)
 
     def estimate(self, cues: np.ndarray, request: CaptureRequest):
         cues_tensor = torch.as_tensor(cues, device=self.torch_device)
@@ -191,11 +189,16 @@ class PoseEstimator:
                           greedy_first=sampling.greedy_first)
 
 
+def available_cores() -> int:
+    # sched_getaffinity honours CPU limits (containers, taskset) but exists on Linux only.
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def network_threads() -> int:
     """CPU threads for the network: all cores but one, which MediaPipe's detection (about one core,
     measured) uses at the same time in the main thread. Sharing every core between both made each
     wait on the other (bench/bench_pipeline.py)."""
-    return max(1, len(os.sched_getaffinity(0)) - 1)
+    return max(1, available_cores() - 1)
 
 
 def fit_translation(keypoints: np.ndarray, detected: np.ndarray, confidence: np.ndarray,
@@ -256,7 +259,8 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
     # Detection (MediaPipe, this thread) and estimation (torch or ONNX Runtime, a worker thread) overlap:
     # while the network works on one chunk, the next chunk's frames are decoded and detected.
     with MediaPipeHands(max_hands=len(sides) if len(sides) > 1 else 2, video=not footage.is_image) as detector, \
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="estimate") as worker:
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="estimate") as worker, \
+            estimator.cores(network_threads()):
         in_flight = None
         for index, frame in footage.frames(start, request.frame_end, request.mirrored):
             assigned = tracker.update(detector.detect(frame))
@@ -273,7 +277,7 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
                 progress(stage="capturing", frame=decoded, total=max(expected or 0, decoded))
         if in_flight is not None:
             in_flight.result()
-        with estimator.every_core():  # detection is over: nothing else needs a core
+        with estimator.cores(available_cores()):  # detection is over: every core is free
             _estimate_chunk(chunk, estimator, store, request)
     if decoded == 0:
         raise ProtocolError("video_corrupt" if footage.frame_count else "no_frames",
@@ -284,7 +288,7 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
              "the file is truncated or damaged; the frames that decoded were captured")
     if cancelled():
         raise Cancelled()
-    with estimator.every_core():
+    with estimator.cores(available_cores()):
         relabelled = _settle_handedness(store, decoded, estimator, request)
     progress(stage="smoothing", frame=decoded, total=decoded)
     frames = np.arange(start, start + decoded)
