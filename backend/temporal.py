@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from scipy.special import logsumexp
 
+from .frame_runs import true_runs
 from .maskhand.rotations import axis_angle_to_matrix, chordal_mean, geodesic_angle, matrix_to_axis_angle
 
 SCORE_WEIGHT = 0.3    # per unit of the sampler's ranking score (mean log token confidence - reprojection)
@@ -26,16 +27,8 @@ MOTION_WEIGHT = 40.0  # per radian of mean joint rotation between consecutive fr
 def temporal_weights(samples: np.ndarray, scores: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """samples (N, K, 16, 3), scores (N, K), valid (N,) -> each hypothesis's probability (N, K)."""
     weights = np.zeros(scores.shape)
-    start = 0
-    while start < len(valid):
-        if not valid[start]:
-            start += 1
-            continue
-        end = start
-        while end < len(valid) and valid[end]:
-            end += 1
-        weights[start:end] = _forward_backward(samples[start:end], scores[start:end])
-        start = end
+    for run in true_runs(valid):
+        weights[run.start:run.stop] = _forward_backward(samples[run.start:run.stop], scores[run.start:run.stop])
     return weights
 
 

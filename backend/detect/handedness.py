@@ -18,6 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..frame_runs import true_runs
+from .mediapipe_hands import box_area, keypoint_box, share_inside
+
 MAX_STEP = 1.0  # hand sizes the hand's centre may move between consecutive frames of one run
 BLIP_FRAMES = 2  # a nested second detection seen for at most this many frames in a row is a blip
 NESTED = 0.7     # share of the smaller box inside the larger one
@@ -42,30 +45,18 @@ def nested_blips(tracks: dict[str, SideTrack]) -> list[tuple[int, str]]:
         return []
     drops = []
     for side, other in (("left", "right"), ("right", "left")):
-        valid = tracks[side].valid
-        row = 0
-        while row < len(valid):
-            if not valid[row]:
-                row += 1
-                continue
-            end = row
-            while end < len(valid) and valid[end]:
-                end += 1
-            run = range(row, end)
+        for run in true_runs(tracks[side].valid):
             if len(run) <= BLIP_FRAMES and all(tracks[other].valid[r] and _nested(tracks[side].keypoints2d[r],
                                                                                  tracks[other].keypoints2d[r])
                                                for r in run):
                 drops += [(r, side) for r in run]
-            row = end
     return sorted(drops)
 
 
 def _nested(small: np.ndarray, large: np.ndarray) -> bool:
     """Keypoints (21, 2) ``small`` have the smaller box, mostly inside the box of ``large``."""
-    low_s, high_s, low_l, high_l = small.min(0), small.max(0), large.min(0), large.max(0)
-    area_s, area_l = np.prod(high_s - low_s), np.prod(high_l - low_l)
-    overlap = np.prod(np.clip(np.minimum(high_s, high_l) - np.maximum(low_s, low_l), 0, None))
-    return bool(0 < area_s <= area_l and overlap >= NESTED * area_s)
+    small_box, large_box = keypoint_box(small), keypoint_box(large)
+    return 0 < box_area(small_box) <= box_area(large_box) and share_inside(small_box, large_box) >= NESTED
 
 
 def relabelled_frames(tracks: dict[str, SideTrack]) -> list[tuple[int, str, str]]:
@@ -75,10 +66,9 @@ def relabelled_frames(tracks: dict[str, SideTrack]) -> list[tuple[int, str, str]
     if set(tracks) != {"left", "right"}:
         return []
     left, right = tracks["left"], tracks["right"]
-    count = min(len(left.valid), len(right.valid))
-    single = left.valid[:count] ^ right.valid[:count]
+    single = left.valid ^ right.valid
     moves = []
-    for run in _continuous_runs(single, tracks, count):
+    for run in _continuous_runs(single, tracks):
         sides = ["right" if right.valid[row] else "left" for row in run]
         votes = sum((1.0 if side == "right" else -1.0) * max(float(tracks[side].score[row]), 1e-3)
                     for row, side in zip(run, sides))
@@ -89,21 +79,16 @@ def relabelled_frames(tracks: dict[str, SideTrack]) -> list[tuple[int, str, str]
     return moves
 
 
-def _continuous_runs(single: np.ndarray, tracks: dict[str, SideTrack], count: int):
-    """Maximal runs of consecutive single-hand frames whose hand does not jump between frames."""
-    run, previous = [], None
-    for row in range(count):
-        if not single[row]:
-            if run:
+def _continuous_runs(single: np.ndarray, tracks: dict[str, SideTrack]):
+    """Runs of consecutive single-hand frames, split where the hand jumps between frames."""
+    for frames in true_runs(single):
+        run, previous = [], None
+        for row in frames:
+            keypoints = tracks["right" if tracks["right"].valid[row] else "left"].keypoints2d[row]
+            centre, size = keypoints.mean(0), max(float(np.ptp(keypoints, 0).max()), 1.0)
+            if previous is not None and np.linalg.norm(centre - previous) > MAX_STEP * size:
                 yield run
-            run, previous = [], None
-            continue
-        keypoints = tracks["right" if tracks["right"].valid[row] else "left"].keypoints2d[row]
-        centre, size = keypoints.mean(0), max(float(np.ptp(keypoints, 0).max()), 1.0)
-        if previous is not None and np.linalg.norm(centre - previous) > MAX_STEP * size:
-            yield run
-            run = []
-        run.append(row)
-        previous = centre
-    if run:
+                run = []
+            run.append(row)
+            previous = centre
         yield run

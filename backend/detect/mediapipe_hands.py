@@ -36,23 +36,39 @@ class HandDetection:
 
     @property
     def box(self) -> np.ndarray:
-        """[x0, y0, x1, y1] around the keypoints, pixels."""
-        return np.concatenate([self.keypoints.min(0), self.keypoints.max(0)])
+        return keypoint_box(self.keypoints)
+
+
+def keypoint_box(keypoints: np.ndarray) -> np.ndarray:
+    """[x0, y0, x1, y1] around keypoints (21, 2), pixels."""
+    return np.concatenate([keypoints.min(0), keypoints.max(0)])
+
+
+def box_area(box: np.ndarray) -> float:
+    return float(np.prod(np.maximum(box[2:] - box[:2], 0)))
+
+
+def box_overlap(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None).prod())
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    overlap = np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None).prod()
-    union = np.prod(a[2:] - a[:2]) + np.prod(b[2:] - b[:2]) - overlap
-    return float(overlap / union) if union > 0 else 0.0
+    overlap = box_overlap(a, b)
+    union = box_area(a) + box_area(b) - overlap
+    return overlap / union if union > 0 else 0.0
+
+
+def share_inside(small: np.ndarray, large: np.ndarray) -> float:
+    """The share of box ``small``'s area that lies inside box ``large``."""
+    area = box_area(small)
+    return box_overlap(small, large) / area if area > 0 else 0.0
 
 
 def is_fragment(small: np.ndarray, large: np.ndarray) -> bool:
     """Whether box ``small`` is a piece of hand ``large``: mostly inside it and a fraction of its size.
     MediaPipe sometimes fits a tiny second "hand" to a finger of a hand it has found; box IoU misses
     it, as the union is the big box."""
-    area = lambda box: float(np.prod(np.maximum(box[2:] - box[:2], 0)))  # noqa: E731
-    overlap = np.clip(np.minimum(small[2:], large[2:]) - np.maximum(small[:2], large[:2]), 0, None).prod()
-    return area(small) <= FRAGMENT_AREA * area(large) and overlap >= FRAGMENT_INSIDE * area(small) > 0
+    return box_area(small) <= FRAGMENT_AREA * box_area(large) and share_inside(small, large) >= FRAGMENT_INSIDE
 
 
 def merge_detections(detections: list[HandDetection], limit: int) -> list[HandDetection]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import bpy
+from bpy_extras.io_utils import ImportHelper
 
 from ..capture_setup import PRESET_FILES, CaptureSetupError, bone_map_of, fill_custom_map
 from ..retarget.presets import BoneMapError, builtin_preset, load_bone_map, save_bone_map
@@ -21,19 +22,14 @@ class MASKHAND_OT_bone_map_from_preset(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class MASKHAND_OT_load_bone_map(bpy.types.Operator):
+class MASKHAND_OT_load_bone_map(bpy.types.Operator, ImportHelper):
     """Load a bone map saved as JSON into the custom map"""
 
     bl_idname = "maskhand.load_bone_map"
     bl_label = "Load Bone Map"
     bl_options = {"REGISTER", "UNDO"}
 
-    filepath: bpy.props.StringProperty(subtype="FILE_PATH")
     filter_glob: bpy.props.StringProperty(default="*.json", options={"HIDDEN"})
-
-    def invoke(self, context, event):
-        context.window_manager.fileselect_add(self)
-        return {"RUNNING_MODAL"}
 
     def execute(self, context):
         try:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import bpy
+from bpy_extras.io_utils import ImportHelper
 
 from ..backend_client import BackendError, BackendProcess, CaptureJob
 from ..capture_setup import (LOG_PATH, CaptureSetupError, addon_preferences, apply_capture, capture_plan,
@@ -158,19 +159,14 @@ class MASKHAND_OT_cancel_capture(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class MASKHAND_OT_import_result(bpy.types.Operator):
+class MASKHAND_OT_import_result(bpy.types.Operator, ImportHelper):
     """Key a saved capture result (.npz) onto the target rig"""
 
     bl_idname = "maskhand.import_result"
     bl_label = "Import Capture Result"
     bl_options = {"REGISTER", "UNDO"}
 
-    filepath: bpy.props.StringProperty(subtype="FILE_PATH")
     filter_glob: bpy.props.StringProperty(default="*.npz", options={"HIDDEN"})
-
-    def invoke(self, context, event):
-        context.window_manager.fileselect_add(self)
-        return {"RUNNING_MODAL"}
 
     def execute(self, context):
         try:
