@@ -45,14 +45,8 @@ def export(checkpoint: Path) -> Path:
         raise ValueError(f"'{checkpoint}' conditions on images; only cue-only checkpoints are exported to ONNX")
     folder = Path(checkpoint) / ONNX_FOLDER
     folder.mkdir(exist_ok=True)
-    # nn.MultiheadAttention's fused inference kernel has no ONNX symbolic; export the plain path.
-    fastpath = torch.backends.mha.get_fastpath_enabled()
-    torch.backends.mha.set_fastpath_enabled(False)
-    try:
-        with torch.no_grad():
-            _export_graphs(model, folder)
-    finally:
-        torch.backends.mha.set_fastpath_enabled(fastpath)
+    with torch.no_grad():
+        _export_graphs(model, folder)
     return folder
 
 

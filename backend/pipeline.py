@@ -31,6 +31,10 @@ from .result import empty_side, write_result
 from .temporal import temporal_weights, weighted_poses
 
 CHUNK_FRAMES = 16
+# The first chunks are smaller (2, 4, 8 frames, then CHUNK_FRAMES), so the network starts after two
+# frames instead of sixteen: on a CPU it sets the pace, and it sat idle while the first sixteen were
+# detected (bench/bench_pipeline.py). Fixed sizes, not ones chosen by timing, keep results reproducible.
+FIRST_CHUNK_FRAMES = 2
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 
 
@@ -255,7 +259,7 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
     sides = request.sides
     store = {side: _HypothesisStore(request.samples) for side in sides}
     tracker = HandTracker(sides=sides)
-    decoded, chunk = 0, []
+    decoded, chunk, chunk_frames, chunk_end = 0, [], FIRST_CHUNK_FRAMES, FIRST_CHUNK_FRAMES
     # Detection (MediaPipe, this thread) and estimation (torch or ONNX Runtime, a worker thread) overlap:
     # while the network works on one chunk, the next chunk's frames are decoded and detected.
     with MediaPipeHands(max_hands=len(sides) if len(sides) > 1 else 2, video=not footage.is_image) as detector, \
@@ -266,11 +270,12 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
             assigned = tracker.update(detector.detect(frame))
             chunk += [(index - start, side, det) for side, det in assigned.items() if det is not None]
             decoded += 1
-            if decoded % CHUNK_FRAMES == 0:
+            if decoded == chunk_end:
                 if in_flight is not None:
                     in_flight.result()  # at most one chunk in flight: memory stays flat
                 in_flight = worker.submit(_estimate_chunk, chunk, estimator, store, request)
-                chunk = []
+                chunk, chunk_frames = [], min(2 * chunk_frames, CHUNK_FRAMES)
+                chunk_end += chunk_frames
                 if cancelled():
                     in_flight.result()
                     raise Cancelled()

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ..hand_model.layout import KEYPOINT_PARENTS, NUM_KEYPOINTS
+from ..maskhand.heads import attend
 
 BOX_PADDING = 1.3  # box side = padding x the larger extent of the keypoints, as MediaPipe's own crop does
 
@@ -75,7 +76,7 @@ class AnatomicalRefinement(nn.Module):
 
     def forward(self, x):                                                      # (B, 21, C)
         normed = self.attention_norm(x)
-        x = x + self.attention(normed, normed, normed, need_weights=False)[0]
+        x = x + attend(self.attention, normed, normed)
         x = self.graph(x)
         return x * self.excitation(x.mean(1, keepdim=True))
 

@@ -13,7 +13,7 @@ from torch import nn
 from ..context.image import ViTEncoder
 from ..context.pose_cues import PoseCueEncoder
 from .config import TokenizerConfig, TransformerConfig
-from .heads import CrossAttentionLayer, ShapeCameraHead
+from .heads import CrossAttentionLayer, ShapeCameraHead, attend
 
 
 class SynthesizerLayer(nn.Module):
@@ -25,7 +25,7 @@ class SynthesizerLayer(nn.Module):
 
     def forward(self, x, context):
         normed = self.self_norm(x)
-        x = x + self.self_attention(normed, normed, normed, need_weights=False)[0]
+        x = x + attend(self.self_attention, normed, normed)
         return self.cross(x, context)
 
 
