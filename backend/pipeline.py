@@ -205,6 +205,15 @@ def network_threads() -> int:
     return max(1, available_cores() - 1)
 
 
+def chunk_ends(first: int = FIRST_CHUNK_FRAMES, most: int = CHUNK_FRAMES):
+    """The decoded-frame counts at which a chunk goes to the network: 2, 6, 14, 30, 46, ... (sizes double to ``most``)."""
+    end, size = 0, first
+    while True:
+        end += size
+        yield end
+        size = min(2 * size, most)
+
+
 def fit_translation(keypoints: np.ndarray, detected: np.ndarray, confidence: np.ndarray,
                     footage: Footage) -> np.ndarray:
     """Translations (M, 3) that put model-frame keypoints (M, 21, 3) onto the detected 2D keypoints (M, 21, 2).
@@ -259,7 +268,8 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
     sides = request.sides
     store = {side: _HypothesisStore(request.samples) for side in sides}
     tracker = HandTracker(sides=sides)
-    decoded, chunk, chunk_frames, chunk_end = 0, [], FIRST_CHUNK_FRAMES, FIRST_CHUNK_FRAMES
+    decoded, chunk, ends = 0, [], chunk_ends()
+    chunk_end = next(ends)
     # Detection (MediaPipe, this thread) and estimation (torch or ONNX Runtime, a worker thread) overlap:
     # while the network works on one chunk, the next chunk's frames are decoded and detected.
     with MediaPipeHands(max_hands=len(sides) if len(sides) > 1 else 2, video=not footage.is_image) as detector, \
@@ -274,8 +284,7 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
                 if in_flight is not None:
                     in_flight.result()  # at most one chunk in flight: memory stays flat
                 in_flight = worker.submit(_estimate_chunk, chunk, estimator, store, request)
-                chunk, chunk_frames = [], min(2 * chunk_frames, CHUNK_FRAMES)
-                chunk_end += chunk_frames
+                chunk, chunk_end = [], next(ends)
                 if cancelled():
                     in_flight.result()
                     raise Cancelled()

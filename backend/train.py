@@ -26,7 +26,7 @@ from .maskhand.config import MaskHandConfig
 from .maskhand.heads import camera_translation, project
 from .maskhand.model import DEFAULT_CHECKPOINT, MaskHand
 from .maskhand.rotations import axis_angle_to_matrix, axis_angle_to_rotation_6d, rotation_6d_to_matrix
-from .maskhand.sampling import random_training_mask
+from .maskhand.sampling import draw_categorical, random_training_mask
 
 TOKENIZER_LEARNING_RATE = 1e-3
 
@@ -136,7 +136,7 @@ def self_conditioned_tokens(model: MaskHand, target: torch.Tensor, batch: Traini
         masked = torch.full_like(target[rows], model.mask_index)
         image = None if batch.image is None else batch.image[rows]
         logits, _, _ = model.transformer(masked, batch.cues[rows], image)
-        drawn = torch.multinomial(logits.softmax(-1).flatten(0, 1), 1, generator=generator).view(masked.shape)
+        drawn = draw_categorical(logits.softmax(-1), generator)
     model.transformer.train(was_training)
     visible = target.clone()
     visible[rows] = drawn

@@ -108,6 +108,8 @@ def test_capture_a_clip_with_hands(backend, clip_with_hands, tmp_path):
     assert all(a["frame"] <= b["frame"] for a, b in zip(progress, progress[1:]))
     stages = [m["stage"] for m in progress]
     assert stages.index("smoothing") > stages.index("loading")
+    # The network gets 2 frames, then 4, then the last 2 of the 8 (backend.pipeline.chunk_ends).
+    assert [m["frame"] for m in progress if m["stage"] == "capturing"] == [2, 6]
     result = read_result(output)
     assert result["header"]["image_size"].tolist() == [640, 480]
     for side in ("left", "right"):

@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from backend.maskhand.config import MaskHandConfig, TokenizerConfig, TransformerConfig
+from backend.maskhand.heads import attend
 from backend.maskhand.model import CheckpointError, MaskHand, save_weights
-from backend.maskhand.rotations import axis_angle_to_matrix, chordal_mean, geodesic_angle
+from backend.maskhand.rotations import axis_angle_to_matrix, chordal_mean, geodesic_angle, rotation_6d_to_matrix
 from backend.maskhand.sampling import (TorchEngine, candidates, cosine_schedule, draw_categorical,
                                        random_training_mask, sample)
 
@@ -96,6 +97,56 @@ def test_draws_follow_the_probabilities():
     frequency = torch.bincount(drawn.flatten(), minlength=5) / drawn.numel()
     assert frequency[1] == 0 and frequency[4] == 0  # never a token of probability zero, nor past the last
     assert torch.allclose(frequency, probabilities, atol=0.01)
+
+
+def test_attend_is_the_modules_attention():
+    torch.manual_seed(0)
+    attention = torch.nn.MultiheadAttention(32, 4, batch_first=True).eval()
+    x, memory = torch.randn(3, 9, 32), torch.randn(3, 5, 32)
+    with torch.no_grad():
+        for query, keys in ((x, x), (x, memory)):  # self-attention (one fused projection) and cross-attention
+            expected = attention(query, keys, keys, need_weights=False)[0]
+            assert torch.allclose(attend(attention, query, keys), expected, atol=1e-6)
+
+
+class CountingEngine(TorchEngine):
+    def __init__(self, model):
+        super().__init__(model)
+        self.passes = 0
+
+    def step(self, tokens, context, cue_token):
+        self.passes += 1
+        return super().step(tokens, context, cue_token)
+
+
+def test_a_lone_hypothesis_decodes_its_last_iteration():
+    """K > 1: T iterations and one pass over all committed tokens; K = 1: the T iterations alone,
+    its pose decoded from the last one's logits."""
+    model, cues = small_model(), torch.rand(2, 21, 3)
+    for samples, passes in ((3, 6), (1, 5)):
+        engine = CountingEngine(model)
+        result = sample(engine, cues, iterations=5, samples=samples, generator=torch.Generator().manual_seed(0),
+                        greedy_first=True)
+        assert engine.passes == passes
+    # The lone hypothesis is the arg-max path; its answer is the soft decode of the last iteration.
+    engine = TorchEngine(model)
+    with torch.no_grad():
+        context, cue_token = engine.encode(cues)
+        tokens = torch.full((2, 64), model.mask_index)
+        for iteration in range(1, 6):
+            logits, _ = engine.step(tokens, context, cue_token)
+            masked = tokens == model.mask_index
+            confidence, drawn = logits.softmax(-1).max(-1)
+            keep = math.ceil(cosine_schedule(iteration / 5) * 64) if iteration < 5 else 0
+            keep = min(keep, int(masked.sum(1).min()) - 1)
+            ranking = torch.where(masked, confidence, torch.full_like(confidence, math.inf))
+            tokens = torch.where(masked, drawn, tokens)
+            if keep > 0:
+                tokens.scatter_(1, ranking.argsort(1)[:, :keep], model.mask_index)
+        expected = model.soft_decode(logits)
+    assert torch.equal(result.tokens, tokens)
+    assert torch.allclose(axis_angle_to_matrix(result.pose), rotation_6d_to_matrix(expected), atol=1e-5)
+    assert torch.all(result.uncertainty < 0.05)  # one hypothesis has no spread
 
 
 def test_chordal_mean_of_rotations():
