@@ -170,18 +170,6 @@ class PoseEstimator:
         self.name = self.model.config.name
         self.generator = torch.Generator(device=self.torch_device).manual_seed(0)
 
-    @contextmanager
-    def cores(self, threads: int):
-        """The torch engine's CPU threads while inside (ONNX Runtime fixes its thread count when its
-        sessions are made: ``network_threads``)."""
-        before = torch.get_num_threads()
-        if isinstance(self.engine, TorchEngine):
-            torch.set_num_threads(threads)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(before)
-
     def estimate(self, cues: np.ndarray, request: CaptureRequest):
         cues_tensor = torch.as_tensor(cues, device=self.torch_device)
         sampling = self.model.config.sampling
@@ -191,6 +179,19 @@ class PoseEstimator:
                           focal_crop=self.model.config.focal_crop,
                           reprojection_rank_weight=sampling.reprojection_rank_weight,
                           greedy_first=sampling.greedy_first)
+
+
+@contextmanager
+def torch_threads(threads: int):
+    """torch's CPU threads while inside (ONNX Runtime fixes its own when its sessions are made:
+    ``network_threads``). A thread takes torch's count at its first parallel op and keeps it, so
+    this is entered before the estimation worker first runs torch."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def available_cores() -> int:
@@ -264,7 +265,6 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
     outputs = _Outputs(request)
     device = resolve_device(request.device, warn)
     progress(stage="loading", frame=0, total=expected or 0)
-    estimator = PoseEstimator(request, device, warn)
     sides = request.sides
     store = {side: _HypothesisStore(request.samples) for side in sides}
     tracker = HandTracker(sides=sides)
@@ -272,26 +272,31 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
     chunk_end = next(ends)
     # Detection (MediaPipe, this thread) and estimation (torch or ONNX Runtime, a worker thread) overlap:
     # while the network works on one chunk, the next chunk's frames are decoded and detected.
-    with MediaPipeHands(max_hands=len(sides) if len(sides) > 1 else 2, video=not footage.is_image) as detector, \
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="estimate") as worker, \
-            estimator.cores(network_threads()):
-        in_flight = None
-        for index, frame in footage.frames(start, request.frame_end, request.mirrored):
-            assigned = tracker.update(detector.detect(frame))
-            chunk += [(index - start, side, det) for side, det in assigned.items() if det is not None]
-            decoded += 1
-            if decoded == chunk_end:
-                if in_flight is not None:
-                    in_flight.result()  # at most one chunk in flight: memory stays flat
-                in_flight = worker.submit(_estimate_chunk, chunk, estimator, store, request)
-                chunk, chunk_end = [], next(ends)
-                if cancelled():
-                    in_flight.result()
-                    raise Cancelled()
-                progress(stage="capturing", frame=decoded, total=max(expected or 0, decoded))
-        if in_flight is not None:
-            in_flight.result()
-        with estimator.cores(available_cores()):  # detection is over: every core is free
+    with torch_threads(network_threads()), \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="estimate") as worker:
+        # The model loads in the worker while MediaPipe starts here (ONNX Runtime's sessions take ~0.1 s);
+        # a bad checkpoint is reported when the first chunk needs it.
+        loading = worker.submit(PoseEstimator, request, device, warn)
+        with MediaPipeHands(max_hands=len(sides) if len(sides) > 1 else 2, video=not footage.is_image) as detector:
+            in_flight = None
+            for index, frame in footage.frames(start, request.frame_end, request.mirrored):
+                assigned = tracker.update(detector.detect(frame))
+                chunk += [(index - start, side, det) for side, det in assigned.items() if det is not None]
+                decoded += 1
+                if decoded == chunk_end:
+                    estimator = loading.result()
+                    if in_flight is not None:
+                        in_flight.result()  # at most one chunk in flight: memory stays flat
+                    in_flight = worker.submit(_estimate_chunk, chunk, estimator, store, request)
+                    chunk, chunk_end = [], next(ends)
+                    if cancelled():
+                        in_flight.result()
+                        raise Cancelled()
+                    progress(stage="capturing", frame=decoded, total=max(expected or 0, decoded))
+            estimator = loading.result()
+            if in_flight is not None:
+                in_flight.result()
+        with torch_threads(available_cores()):  # detection is over: every core is free
             _estimate_chunk(chunk, estimator, store, request)
     if decoded == 0:
         raise ProtocolError("video_corrupt" if footage.frame_count else "no_frames",
@@ -302,7 +307,7 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
              "the file is truncated or damaged; the frames that decoded were captured")
     if cancelled():
         raise Cancelled()
-    with estimator.cores(available_cores()):
+    with torch_threads(available_cores()):
         relabelled = _settle_handedness(store, decoded, estimator, request)
     progress(stage="smoothing", frame=decoded, total=decoded)
     frames = np.arange(start, start + decoded)
