@@ -82,7 +82,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=150, help="speed clip length (5 s at 30 fps)")
     parser.add_argument("--memory-frames", type=int, default=60, help="memory: this clip and one ten times longer")
-    parser.add_argument("--rounds", type=int, default=3, help="speed rounds, interleaved; medians are reported")
+    parser.add_argument("--rounds", type=int, default=5, help="speed rounds, interleaved; medians are reported")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
