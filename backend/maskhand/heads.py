@@ -14,7 +14,8 @@ CAMERA_SCALE_PRIOR = 8.0  # s for a hand filling the padded crop; the head predi
 
 
 def attend(attention: nn.MultiheadAttention, query: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
-    """``attention(query, memory, memory)`` (batch first, no weights returned) through
+    """``attention(query, memory, memory)`` (a batch-first module with one in-projection and its bias, as
+    every module here is; no weights returned) through
     ``F.scaled_dot_product_attention``, with the module's own weights and dropout.
 
     Same maths and state dict as calling the module, but faster on the CPU: the module's fused

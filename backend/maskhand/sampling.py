@@ -139,7 +139,7 @@ def commit_tokens(engine: Engine, context: torch.Tensor, cue_token: torch.Tensor
     for iteration in range(1, iterations + 1):
         logits, hidden = engine.step(tokens, context, cue_token)
         masked = tokens == engine.mask_index
-        probabilities = (logits if temperature in (0, 1) else logits / temperature).softmax(-1)
+        probabilities = (logits / temperature if temperature > 0 and temperature != 1 else logits).softmax(-1)
         if temperature > 0 and not (greedy_first and samples == 1):  # a lone greedy hypothesis draws nothing
             drawn = draw_categorical(probabilities, generator)
             if greedy_first:  # hypothesis 0 of every hand takes the arg-max: the mode is always a candidate
