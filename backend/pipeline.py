@@ -429,10 +429,11 @@ def _settle_handedness(store: dict, count: int, estimator: PoseEstimator, reques
     """Drop blips nested in the other hand, then move a lone hand's frames that MediaPipe labelled as
     the other side back to its side (backend.detect.handedness), estimating them again with that
     side's mirroring. Returns the number of frames moved or dropped."""
-    drops = nested_blips({side: target.side_track(count) for side, target in store.items()})
+    tracks = {side: target.side_track(count) for side, target in store.items()}  # views: drops show in them
+    drops = nested_blips(tracks)
     for row, side in drops:
-        store[side].valid[row] = False
-    moves = relabelled_frames({side: target.side_track(count) for side, target in store.items()})
+        tracks[side].valid[row] = False
+    moves = relabelled_frames(tracks)
     chunk = []
     for row, old, new in moves:
         source = store[old]

@@ -1,6 +1,6 @@
 """Pipeline speed against MediaPipe alone, and memory against clip length.
 
-    .venv/bin/python bench/bench_pipeline.py [--frames 150] [--rounds 3]
+    .venv/bin/python bench/bench_pipeline.py [--frames 150] [--rounds 5]
 
 The clip is a slow pan across a real photograph with two hands (../shared/data/hamer_example/
 test1.jpg), so MediaPipe tracks two hands in every frame. Measured in one run, on the same

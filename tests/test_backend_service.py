@@ -8,19 +8,10 @@ import pytest
 
 from backend.result import read_result
 from tests.backend_process import BackendProcess
+from tests.footage import write_video
 
 pytestmark = pytest.mark.slow
 REAL_PHOTO_TOLERANCE = 0.2  # median reprojection error, in hand sizes
-
-
-def write_video(path, frames, fps=30.0):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
 
 
 @pytest.fixture(scope="module")

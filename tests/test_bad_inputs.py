@@ -6,7 +6,7 @@ import pytest
 
 from backend.result import read_result
 from tests.backend_process import BackendProcess
-from tests.test_backend_service import write_video
+from tests.footage import write_video
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,9 @@ from .curves import HandCurves, NoCaptureError
 from .spans import uncertain_spans
 
 MARKER_PREFIX = "unsure "
-COLOUR_ATTRIBUTE = "MaskHand Uncertainty"
+COLOUR_ATTRIBUTE = "MaskHand Uncertainty"  # per-vertex colour of skinned meshes (Solid view: Attribute colour)
 _saved_palettes: dict = {}  # (armature, bone) -> the palette the bone had before colouring
-_weights_cache: dict = {}   # (mesh object, vertex count, group count) -> skin weights (V, G)  # per-vertex colour of skinned meshes (Solid view: Attribute colour)
+_weights_cache: dict = {}   # (mesh object, vertex count, group count) -> skin weights (V, G)
 
 
 def captured_armature(context):
