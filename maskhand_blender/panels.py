@@ -29,6 +29,9 @@ class MASKHAND_PT_capture(SidebarPanel, bpy.types.Panel):
         column = layout.column(align=True)
         column.prop(settings, "samples")
         column.prop(settings, "iterations")
+        if settings.samples > 1 and settings.iterations == 1:
+            # Hypotheses differ through the draws that steer later iterations; one iteration has none.
+            column.label(text="One iteration: hypotheses coincide, no uncertainty", icon="INFO")
         layout.prop(settings, "add_camera")
         job = context.window_manager.maskhand_job
         if job.running:

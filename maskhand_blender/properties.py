@@ -41,8 +41,10 @@ class MaskHandCaptureSettings(bpy.types.PropertyGroup):
                                              "rotation (a standalone hand); off for a character whose arm places it")
     samples: bpy.props.IntProperty(name="Samples", min=1, max=64, default=8,
                                    description="Hypotheses per hand and frame: more gives better uncertainty")
-    iterations: bpy.props.IntProperty(name="Iterations", min=1, max=64, default=5,
-                                      description="Decoding iterations: quality against speed")
+    iterations: bpy.props.IntProperty(
+        name="Iterations", min=1, max=64, default=5,
+        description="Decoding iterations: quality against speed. Uncertainty needs at least 2: hypotheses differ "
+                    "through the tokens early iterations commit")
     add_camera: bpy.props.BoolProperty(name="Reference Camera", default=True,
                                        description="Add a camera with the footage as its background")
 

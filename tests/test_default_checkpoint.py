@@ -8,6 +8,7 @@ from backend.data.training_batch import from_synthetic
 from backend.maskhand.config import MaskHandConfig, TokenizerConfig, TransformerConfig
 from backend.maskhand.model import CONFIG_FILE, DEFAULT_CHECKPOINT, WEIGHTS_FILE, MaskHand
 from backend.maskhand.onnx_engine import OnnxEngine
+from backend.maskhand.rotations import axis_angle_to_matrix, geodesic_angle
 from backend.maskhand.sampling import TorchEngine, sample
 from backend.train import train_default
 
@@ -57,7 +58,16 @@ def test_trained_sampling_gives_distinct_confident_hypotheses(model, cues):
     distinct = {tuple(s.flatten().tolist()) for s in result.samples[0].round(decimals=5)}
     assert len(distinct) > 1
     assert result.token_confidence.mean() > 10 / 512  # far above chance over the 512 codes
-    assert torch.isfinite(result.uncertainty).all()
+    # The answer lies among its hypotheses: no farther from any of them than the farthest two are apart.
+    # (Checked on trained weights: an untrained model's hypotheses differ by float noise alone.)
+    answer, hypotheses = axis_angle_to_matrix(result.pose), axis_angle_to_matrix(result.samples)
+    to_answer = geodesic_angle(hypotheses, answer[:, None]).amax(1)
+    diameter = geodesic_angle(hypotheses[:, :, None], hypotheses[:, None]).amax((1, 2))
+    assert torch.all(to_answer <= diameter + 1e-4)
+    assert result.uncertainty[:, 1:].mean() > 1.0  # degrees: the hypotheses really spread
+    # acos near 1 in float32 resolves about 0.03 degrees
+    assert torch.allclose(result.uncertainty, torch.rad2deg(geodesic_angle(hypotheses, answer[:, None]).mean(1)),
+                          atol=0.05)
 
 
 def test_training_is_deterministic_from_its_seed(tmp_path):
