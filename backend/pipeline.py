@@ -175,7 +175,8 @@ class PoseEstimator:
         sampling = self.model.config.sampling
         with torch.no_grad():
             return sample(self.engine, cues_tensor, iterations=request.iterations, samples=request.samples,
-                          temperature=request.temperature, generator=self.generator, hand=self.model.hand,
+                          temperature=sampling.temperature if request.temperature is None else request.temperature,
+                          generator=self.generator, hand=self.model.hand,
                           focal_crop=self.model.config.focal_crop,
                           reprojection_rank_weight=sampling.reprojection_rank_weight,
                           greedy_first=sampling.greedy_first)

@@ -53,7 +53,7 @@ class CaptureRequest:
     hands: str = "both"
     samples: int = 8
     iterations: int = 5
-    temperature: float = 1.0
+    temperature: float | None = None     # None: the checkpoint's own (its config's sampling.temperature)
     temporal: bool = True
     device: str = "auto"
     engine: str = "torch"
@@ -97,8 +97,8 @@ class CaptureRequest:
 # Accepted JSON types per request field (bool is refused where a number is meant, and vice versa).
 FIELD_TYPES = {
     "job": (str,), "video": (str,), "output": (str,), "frame_start": (int,), "frame_end": (int, type(None)),
-    "hands": (str,), "samples": (int,), "iterations": (int,), "temperature": (int, float), "temporal": (bool,),
-    "device": (str,), "engine": (str,), "checkpoint": (str, type(None)), "mano_folder": (str, type(None)),
+    "hands": (str,), "samples": (int,), "iterations": (int,), "temperature": (int, float, type(None)),
+    "temporal": (bool,), "device": (str,), "engine": (str,), "checkpoint": (str, type(None)), "mano_folder": (str, type(None)),
     "mirrored": (bool,), "preview": (str, type(None)),
 }
 

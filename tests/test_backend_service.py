@@ -252,3 +252,27 @@ def test_protocol_document_lists_every_message_and_code():
     document = (REPO / "docs" / "protocol.md").read_text()
     for name in (*protocol.REQUEST_TYPES, *protocol.REPLY_TYPES, *protocol.ERRORS, *protocol.WARNINGS):
         assert f"`{name}`" in document, name
+
+
+def test_a_request_without_temperature_samples_at_the_checkpoints():
+    import torch
+
+    from backend.data.synthetic import SyntheticHands
+    from backend.data.training_batch import from_synthetic
+    from backend.maskhand.model import DEFAULT_CHECKPOINT, read_config
+    from backend.pipeline import PoseEstimator
+    from backend.protocol import CaptureRequest, ProtocolError
+
+    message = {"job": "j", "video": "clip.mp4", "output": "out.npz"}
+    assert CaptureRequest.from_message(message).temperature is None
+    with pytest.raises(ProtocolError, match="temperature"):
+        CaptureRequest.from_message({**message, "temperature": "hot"})
+    cues = from_synthetic(SyntheticHands(seed=3).sample(2)).cues.numpy()
+
+    def tokens(**fields):  # each estimator starts its own generator from the same seed
+        request = CaptureRequest.from_message({**message, **fields})
+        return PoseEstimator(request, "cpu", warn=lambda *_: None).estimate(cues, request).tokens
+
+    default = tokens()
+    assert torch.equal(default, tokens(temperature=read_config(DEFAULT_CHECKPOINT).sampling.temperature))
+    assert not torch.equal(default, tokens(temperature=0.5))

@@ -10,16 +10,17 @@ rather than single tokens: every position is decoded from the distribution it wa
 from (the softmax-weighted codebook mean at that iteration), while its draw is what steers the
 later iterations. That is the draw's Rao-Blackwellised form: a wrong draw no longer drags its own
 position with it, and no pass is needed beyond the T iterations. On the held-out test set
-(``python -m backend.evaluate``, occluded hands, PA-MPJPE) T=5, K=8 went from 10.23 to 9.88 mm and
-a lone greedy hypothesis (T=5, K=1) from 10.83 to 10.17 mm, against one more pass over all
-committed tokens (K > 1) or decoding the last iteration's logits (K = 1); rho between uncertainty
-and error went from 0.19 to 0.23.
+(``python -m backend.evaluate``, occluded hands, PA-MPJPE) T=5, K=8 went from 10.23 to 9.88 mm
+(temperature 1.0, hypothesis 0 greedy; 9.78 mm with the checkpoint's sampling config) and a lone
+greedy hypothesis (T=5, K=1) from 10.83 to 10.17 mm, against one more pass over all committed
+tokens (K > 1) or decoding the last iteration's logits (K = 1); rho between uncertainty and error
+went from 0.19 to 0.23 (0.21 with the checkpoint's config).
 
 Hypotheses therefore differ only through the draws that steer later iterations: at T=1 nothing
 steers, and all K coincide (no uncertainty). They are ranked by mean token confidence and
 agreement with the 2D cues, the answer is their rank-weighted rotation mean, and their spread
 around it per joint is the uncertainty the add-on shows. It measures how far the steering moves
-each joint (2.1 degrees on occluded fingers, 1.5 on visible ones), so it ranks frames rather than
+each joint (2.0 degrees on occluded fingers, 1.5 on visible ones), so it ranks frames rather than
 estimating the error in degrees.
 
 The network is reached through an *engine*, so the same loop drives torch and ONNX Runtime.
@@ -143,19 +144,21 @@ def commit_tokens(engine: Engine, context: torch.Tensor, cue_token: torch.Tensor
     for iteration in range(1, iterations + 1):
         logits, hidden = engine.step(tokens, context, cue_token)
         masked = tokens == engine.mask_index
-        probabilities = (logits / temperature if temperature > 0 and temperature != 1 else logits).softmax(-1)
-        if temperature > 0 and not (greedy_first and samples == 1):  # a lone greedy hypothesis draws nothing
+        belief = logits.softmax(-1)
+        if temperature > 0 and samples > 1:  # a lone hypothesis takes the arg-max: it has nothing to be averaged with
+            probabilities = (logits / temperature).softmax(-1) if temperature != 1 else belief
             drawn = draw_categorical(probabilities, generator)
             if greedy_first:  # hypothesis 0 of every hand takes the arg-max: the mode is always a candidate
                 per_hand = probabilities.view(-1, samples, length, probabilities.shape[-1])
                 drawn.view(-1, samples, length)[:, 0] = per_hand[:, 0].argmax(-1)
             drawn_confidence = probabilities.gather(-1, drawn[..., None]).squeeze(-1)
         else:
-            drawn_confidence, drawn = probabilities.max(-1)  # one pass; argmax + gather took 3x as long
+            drawn_confidence, drawn = belief.max(-1)  # one pass; argmax + gather took 3x as long
         tokens = torch.where(masked, drawn, tokens)
         confidence = torch.where(masked, drawn_confidence, confidence)
-        # The model's belief, not the tempered one the draw came from; re-masked positions are overwritten later.
-        expected = (logits.softmax(-1) if temperature > 0 and temperature != 1 else probabilities) @ engine.codebook
+        # Positions decode from the model's belief, not the tempered distribution the draw came from;
+        # re-masked positions are overwritten when they are committed again.
+        expected = belief @ engine.codebook
         codes = torch.where(masked[..., None], expected, codes)
         remask = math.ceil(cosine_schedule(iteration / iterations) * length) if iteration < iterations else 0
         remask = min(remask, int(masked.sum(1).min()) - 1)  # every iteration fixes at least one token
