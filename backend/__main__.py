@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     capture.add_argument("--hands", choices=("left", "right", "both"), default="both")
     capture.add_argument("--samples", type=int, default=8, help="K hypotheses per hand (uncertainty, temporal mode)")
     capture.add_argument("--iterations", type=int, default=5, help="T decoding iterations (quality vs speed)")
-    capture.add_argument("--temperature", type=float, help="sampling temperature (default: the checkpoint's)")
+    capture.add_argument("--temperature", type=float,
+                         help="temperature of the hypotheses' draws (default: the checkpoint's; 0: greedy)")
     capture.add_argument("--no-temporal", action="store_true", help="pick each frame's best hypothesis on its own")
     capture.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
     capture.add_argument("--engine", choices=("torch", "onnx"), default="torch")

@@ -76,6 +76,7 @@ def main() -> int:
         truth, keypoints, confidence = make_sequence(rng, hand, args.frames)
         cues, _ = crop_cues(keypoints, confidence, np.ones(args.frames, bool))
         result = sample(TorchEngine(model), torch.as_tensor(cues), samples=8, generator=generator, hand=model.hand,
+                        temperature=model.config.sampling.temperature,
                         reprojection_rank_weight=model.config.sampling.reprojection_rank_weight,
                         greedy_first=model.config.sampling.greedy_first)
         samples, scores, _ = (tensor.double().numpy() for tensor in candidates(result))

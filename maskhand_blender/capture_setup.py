@@ -100,7 +100,7 @@ def capture_request(context, settings, preferences) -> dict:
     request = {"job": job, "video": str(Path(bpy.path.abspath(settings.footage)).resolve()),
                "output": str(folder / "capture.npz"), "frame_start": settings.frame_start,
                "frame_end": settings.frame_end or None, "hands": settings.hands.lower(),
-               "samples": settings.samples, "iterations": settings.iterations, "temporal": settings.samples > 1,
+               "samples": settings.samples, "iterations": settings.iterations, "temporal": settings.samples > 1 and settings.iterations > 1,
                "device": preferences.device.lower(), "mirrored": settings.mirrored}
     if preferences.checkpoint:
         request["checkpoint"] = bpy.path.abspath(preferences.checkpoint)

@@ -1,7 +1,8 @@
 """Confidence-guided iterative decoding (MaskGIT-style), K hypotheses, per-joint uncertainty.
 
-Start with every pose token masked. At iteration t of T, predict all masked tokens (sampled
-at ``temperature``; 0 takes the arg-max), keep the most confident ones and re-mask the rest,
+Start with every pose token masked. At iteration t of T, predict all masked tokens (drawn at
+``temperature``; 0 or below, and a lone hypothesis (K = 1) whatever the temperature, take the
+arg-max of the model's own distribution), keep the most confident ones and re-mask the rest,
 so that ``ceil(cosine_schedule(t / T) * L)`` tokens stay masked: the same cosine schedule
 the transformer is trained with. K hypotheses run side by side as one batch.
 
@@ -135,8 +136,9 @@ def candidates(result: SamplingResult):
 def commit_tokens(engine: Engine, context: torch.Tensor, cue_token: torch.Tensor, iterations: int, samples: int,
                   temperature: float, generator: torch.Generator | None, greedy_first: bool):
     """The T confidence-guided iterations for N = B*K rows -> committed tokens (N, L), their probabilities
-    (N, L), the expected code each position was committed from (N, L, D), and the last iteration's
-    hidden states from ``engine.step`` (for the shape / camera read-out)."""
+    (N, L) (of the tempered distribution they were drawn from when K > 1, of the model's own when K = 1;
+    they order the re-masking and the ranking), the expected code each position was committed from
+    (N, L, D), and the last iteration's hidden states from ``engine.step`` (for the shape / camera read-out)."""
     rows, length, device = context.shape[0], engine.num_tokens, context.device
     tokens = torch.full((rows, length), engine.mask_index, dtype=torch.long, device=device)
     confidence = torch.zeros(rows, length, device=device)

@@ -172,7 +172,7 @@ class MASKHAND_OT_find_spans(bpy.types.Operator):
 
     def execute(self, context):
         spans = refresh_spans(context)
-        self.report({"INFO"}, f"{len(spans)} unsure spans above {context.scene.maskhand_cleanup.threshold:.0f} degrees")
+        self.report({"INFO"}, f"{len(spans)} unsure spans above {context.scene.maskhand_cleanup.threshold:g} degrees")
         return {"FINISHED"}
 
 

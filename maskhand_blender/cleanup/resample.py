@@ -42,7 +42,8 @@ def resample_request(context, rig, span) -> tuple:
     preferences = addon_preferences(context)
     job = uuid.uuid4().hex[:8]
     request = {**{k: v for k, v in base.items() if k in ("iterations", "checkpoint", "mano_folder", "mirrored")},
-               "job": job, "video": source["footage"],
+               # at one iteration the hypotheses coincide, and re-sampling would change nothing
+               "iterations": max(2, int(base.get("iterations", 5))), "job": job, "video": source["footage"],
                "output": str(Path(tempfile.mkdtemp(prefix=f"maskhand-{job}-")) / "span.npz"),
                "frame_start": first, "frame_end": last + 1, "hands": source["side"],
                "samples": max(RESAMPLE_SAMPLES, int(base.get("samples", 8))), "temporal": True,
