@@ -85,8 +85,9 @@ class SamplingConfig:
     samples: int = 8              # K hypotheses for uncertainty
     # Draws steer the later iterations, while every position decodes from the model's own (untempered)
     # distribution (backend.maskhand.sampling), so hotter draws only widen the steering. Chosen on validation
-    # seeds 777 and 555 (1000 hands each, T=5, K=8, occluded PA-MPJPE): temperature 1.5 with every hypothesis
-    # drawn gave 9.30 / 9.74 mm against 9.42 / 9.87 mm at 1.0 with an arg-max hypothesis 0; rho 0.21 / 0.22 both.
+    # seeds (`python -m backend.evaluate --count 1000 --seed 777|555 [--temperature 1.0 --greedy-first]`, T=5,
+    # K=8, occluded PA-MPJPE): temperature 1.5 with every hypothesis drawn gave 9.32 / 9.75 mm against
+    # 9.43 / 9.88 mm at 1.0 with an arg-max hypothesis 0, at some cost in rho (0.206 / 0.218 against 0.223 / 0.220).
     temperature: float = 1.5
     # Hypothesis 0 of every hand decodes greedily (arg-max), so the mode is always among the candidates;
     # off, since it weighs the answer towards one hypothesis that is worse than the others' mean.
