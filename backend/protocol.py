@@ -98,8 +98,8 @@ class CaptureRequest:
 FIELD_TYPES = {
     "job": (str,), "video": (str,), "output": (str,), "frame_start": (int,), "frame_end": (int, type(None)),
     "hands": (str,), "samples": (int,), "iterations": (int,), "temperature": (int, float, type(None)),
-    "temporal": (bool,), "device": (str,), "engine": (str,), "checkpoint": (str, type(None)), "mano_folder": (str, type(None)),
-    "mirrored": (bool,), "preview": (str, type(None)),
+    "temporal": (bool,), "device": (str,), "engine": (str,), "checkpoint": (str, type(None)),
+    "mano_folder": (str, type(None)), "mirrored": (bool,), "preview": (str, type(None)),
 }
 
 

@@ -22,6 +22,13 @@ from .rig import CAMERA_TO_WORLD_EULER, add_hand, bone_name
 
 PRESET_FILES = {"BUILTIN": "builtin", "RIGIFY": "rigify", "MIXAMO": "mixamo"}
 LOG_PATH = Path(tempfile.gettempdir()) / "maskhand" / "backend.log"
+# Hypotheses differ only through the draws that steer later iterations (backend.maskhand.sampling):
+# with fewer iterations they coincide, and there is no uncertainty and nothing for temporal mode to weigh.
+STEERED_ITERATIONS = 2
+
+
+def hypotheses_differ(samples: int, iterations: int) -> bool:
+    return samples > 1 and iterations >= STEERED_ITERATIONS
 
 
 class CaptureSetupError(Exception):
@@ -100,7 +107,8 @@ def capture_request(context, settings, preferences) -> dict:
     request = {"job": job, "video": str(Path(bpy.path.abspath(settings.footage)).resolve()),
                "output": str(folder / "capture.npz"), "frame_start": settings.frame_start,
                "frame_end": settings.frame_end or None, "hands": settings.hands.lower(),
-               "samples": settings.samples, "iterations": settings.iterations, "temporal": settings.samples > 1 and settings.iterations > 1,
+               "samples": settings.samples, "iterations": settings.iterations,
+               "temporal": hypotheses_differ(settings.samples, settings.iterations),
                "device": preferences.device.lower(), "mirrored": settings.mirrored}
     if preferences.checkpoint:
         request["checkpoint"] = bpy.path.abspath(preferences.checkpoint)

@@ -1,6 +1,8 @@
 """View3D > Sidebar > MaskHand: footage, rig, quality, Capture with progress, the last result."""
 import bpy
 
+from .capture_setup import hypotheses_differ
+
 
 class SidebarPanel:
     """Where every MaskHand panel lives: View3D > Sidebar > MaskHand."""
@@ -29,8 +31,7 @@ class MASKHAND_PT_capture(SidebarPanel, bpy.types.Panel):
         column = layout.column(align=True)
         column.prop(settings, "samples")
         column.prop(settings, "iterations")
-        if settings.samples > 1 and settings.iterations == 1:
-            # Hypotheses differ through the draws that steer later iterations; one iteration has none.
+        if settings.samples > 1 and not hypotheses_differ(settings.samples, settings.iterations):
             column.label(text="One iteration: hypotheses coincide, no uncertainty", icon="INFO")
         layout.prop(settings, "add_camera")
         job = context.window_manager.maskhand_job

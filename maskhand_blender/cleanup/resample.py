@@ -11,7 +11,7 @@ import bpy
 import numpy as np
 
 from ..capture_import import CAPTURE_PROPERTY
-from ..capture_setup import addon_preferences
+from ..capture_setup import STEERED_ITERATIONS, addon_preferences
 from ..hand_data import load_hand_rest
 from ..result_file import read_capture
 from ..retarget.apply import hand_keys
@@ -41,9 +41,9 @@ def resample_request(context, rig, span) -> tuple:
     base = source.get("request") or {}
     preferences = addon_preferences(context)
     job = uuid.uuid4().hex[:8]
-    request = {**{k: v for k, v in base.items() if k in ("iterations", "checkpoint", "mano_folder", "mirrored")},
-               # at one iteration the hypotheses coincide, and re-sampling would change nothing
-               "iterations": max(2, int(base.get("iterations", 5))), "job": job, "video": source["footage"],
+    request = {**{k: v for k, v in base.items() if k in ("checkpoint", "mano_folder", "mirrored")},
+               "iterations": max(STEERED_ITERATIONS, int(base.get("iterations", 5))),  # so the hypotheses differ
+               "job": job, "video": source["footage"],
                "output": str(Path(tempfile.mkdtemp(prefix=f"maskhand-{job}-")) / "span.npz"),
                "frame_start": first, "frame_end": last + 1, "hands": source["side"],
                "samples": max(RESAMPLE_SAMPLES, int(base.get("samples", 8))), "temporal": True,
