@@ -103,7 +103,8 @@ def evaluate_maskhand(model: MaskHand, batch: TrainingBatch, occluded_hands: np.
                               samples=samples, temperature=sampling.temperature, generator=generator,
                               hand=model.hand, focal_crop=model.config.focal_crop,
                               reprojection_rank_weight=sampling.reprojection_rank_weight,
-                              greedy_first=sampling.greedy_first))
+                              greedy_first=sampling.greedy_first,
+                              uncertainty_directions=sampling.uncertainty_directions))
     seconds = time.perf_counter() - started
     betas = torch.cat([r.betas for r in results])
     uncertainty = torch.cat([r.uncertainty for r in results]).numpy()

@@ -179,7 +179,8 @@ class PoseEstimator:
                           generator=self.generator, hand=self.model.hand,
                           focal_crop=self.model.config.focal_crop,
                           reprojection_rank_weight=sampling.reprojection_rank_weight,
-                          greedy_first=sampling.greedy_first)
+                          greedy_first=sampling.greedy_first,
+                          uncertainty_directions=sampling.uncertainty_directions)
 
 
 @contextmanager

@@ -67,10 +67,12 @@ def test_trained_sampling_gives_distinct_confident_hypotheses(model, cues):
     to_answer = geodesic_angle(hypotheses, answer[:, None]).amax(1)
     diameter = geodesic_angle(hypotheses[:, :, None], hypotheses[:, None]).amax((1, 2))
     assert torch.all(to_answer <= diameter + 1e-4)
-    assert result.uncertainty[:, 1:].mean() > 1.0  # degrees: the hypotheses really spread
-    # acos near 1 in float32 resolves about 0.03 degrees
-    assert torch.allclose(result.uncertainty, torch.rad2deg(geodesic_angle(hypotheses, answer[:, None]).mean(1)),
-                          atol=0.05)
+    between = torch.rad2deg(geodesic_angle(hypotheses, answer[:, None])).square().mean(1).sqrt()
+    assert between[:, 1:].mean() > 1.0  # degrees: the hypotheses really spread
+    # The uncertainty adds the spread within the best hypothesis to the spread between them (acos near 1
+    # in float32 resolves about 0.03 degrees); the within part is the larger by far on trained weights.
+    assert torch.all(result.uncertainty >= between - 0.05)
+    assert result.uncertainty[:, 1:].mean() > 2 * between[:, 1:].mean()
 
 
 def test_training_is_deterministic_from_its_seed(tmp_path):

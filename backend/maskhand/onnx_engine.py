@@ -13,6 +13,7 @@ import torch
 from safetensors import safe_open
 
 from ..export_onnx import CONTEXT_ENCODER, GRAPHS, ONNX_FOLDER, READ_OUT, TOKENIZER_DECODER, TRANSFORMER_STEP
+from .decoder_spread import DecoderSpread
 from .model import WEIGHTS_FILE, read_config
 
 
@@ -35,6 +36,7 @@ class OnnxEngine:
         options.intra_op_num_threads = threads
         self.sessions = {name: onnxruntime.InferenceSession(str(folder / name), options, providers=self.providers)
                          for name in GRAPHS}
+        self.decoder_spread = DecoderSpread(self, config.tokenizer.num_tokens, config.tokenizer.code_dim)
 
     @property
     def device(self) -> str:
