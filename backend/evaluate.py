@@ -179,7 +179,10 @@ def to_markdown(report: dict) -> str:
               f"- Spearman rho, per-joint uncertainty vs per-joint angle error (finger joints): "
               f"{u['spearman_rho_uncertainty_vs_error']:.3f}",
               f"- mean uncertainty of occluded finger joints {u['mean_uncertainty_occluded_deg']:.2f} deg, "
-              f"visible {u['mean_uncertainty_visible_deg']:.2f} deg", "",
+              f"visible {u['mean_uncertainty_visible_deg']:.2f} deg",
+              "- the uncertainty is the angular spread of the whole predictive distribution: the hypotheses' RMS "
+              "angle from the answer together with the spread within the best-ranked one (each position's code "
+              "covariance carried through the decoder; `backend.maskhand.decoder_spread`)", "",
               f"Sampling: K={report['samples']} hypotheses drawn at temperature {report['temperature']}"
               f"{' (hypothesis 0 the arg-max)' if report.get('greedy_first') else ''}, ranked by token "
               "confidence and reprojection onto the cues; MaskHand's answer is their rank-weighted rotation mean "
