@@ -104,15 +104,17 @@ def evaluate_maskhand(model: MaskHand, batch: TrainingBatch, occluded_hands: np.
                               hand=model.hand, focal_crop=model.config.focal_crop,
                               reprojection_rank_weight=sampling.reprojection_rank_weight,
                               greedy_first=sampling.greedy_first,
-                              uncertainty_directions=sampling.uncertainty_directions))
+                              uncertainty_directions=sampling.uncertainty_directions,
+                              uncertainty_calibration=sampling.uncertainty_calibration))
     seconds = time.perf_counter() - started
     betas = torch.cat([r.betas for r in results])
     uncertainty = torch.cat([r.uncertainty for r in results]).numpy()
+    spread = torch.cat([r.spread for r in results]).numpy()
     metrics, angles = pose_metrics(model, torch.cat([r.pose for r in results]), betas, batch, occluded_hands)
     metrics["ms_per_hand"] = 1000 * seconds / len(betas)
     best, _ = pose_metrics(model, torch.cat([r.best_pose for r in results]), betas, batch, occluded_hands)
     best["ms_per_hand"] = metrics["ms_per_hand"]
-    return metrics, {"uncertainty": uncertainty, "angles": angles, "best_ranked": best}
+    return metrics, {"uncertainty": uncertainty, "spread": spread, "angles": angles, "best_ranked": best}
 
 
 def evaluate_baseline(folder: Path, model: MaskHand, batch: TrainingBatch, occluded_hands: np.ndarray) -> dict:
@@ -131,8 +133,9 @@ def evaluate_baseline(folder: Path, model: MaskHand, batch: TrainingBatch, occlu
     return metrics
 
 
-def uncertainty_quality(uncertainty: np.ndarray, angles: np.ndarray, occluded_keypoints: np.ndarray) -> dict:
-    """Per-joint uncertainty (N, 16) vs per-joint angle error (N, 16).
+def uncertainty_quality(uncertainty: np.ndarray, spread: np.ndarray, angles: np.ndarray,
+                        occluded_keypoints: np.ndarray) -> dict:
+    """Per-joint uncertainty and raw spread (N, 16) vs per-joint angle error (N, 16).
 
     A finger joint's rotation counts as occluded when the point it moves (its child: the next
     joint, or the fingertip) has an occluded cue.
@@ -143,7 +146,8 @@ def uncertainty_quality(uncertainty: np.ndarray, angles: np.ndarray, occluded_ke
     finger_joints = np.s_[:, 1:]  # the global orientation is not a finger
     rho = spearmanr(uncertainty[finger_joints].ravel(), angles[finger_joints].ravel()).statistic
     occluded = occluded_joints[finger_joints]
-    return {"spearman_rho_uncertainty_vs_error": float(rho),
+    rho_spread = spearmanr(spread[finger_joints].ravel(), angles[finger_joints].ravel()).statistic
+    return {"spearman_rho_uncertainty_vs_error": float(rho), "spearman_rho_spread_vs_error": float(rho_spread),
             "mean_uncertainty_occluded_deg": float(uncertainty[finger_joints][occluded].mean()),
             "mean_uncertainty_visible_deg": float(uncertainty[finger_joints][~occluded].mean())}
 
@@ -177,12 +181,14 @@ def to_markdown(report: dict) -> str:
     u = report["uncertainty"]
     lines += ["", "## Uncertainty (MaskHand T=5)", "",
               f"- Spearman rho, per-joint uncertainty vs per-joint angle error (finger joints): "
-              f"{u['spearman_rho_uncertainty_vs_error']:.3f}",
+              f"{u['spearman_rho_uncertainty_vs_error']:.3f} (the raw spread: "
+              f"{u['spearman_rho_spread_vs_error']:.3f})",
               f"- mean uncertainty of occluded finger joints {u['mean_uncertainty_occluded_deg']:.2f} deg, "
               f"visible {u['mean_uncertainty_visible_deg']:.2f} deg",
-              "- the uncertainty is the angular spread of the whole predictive distribution: the hypotheses' RMS "
-              "angle from the answer together with the spread within the best-ranked one (each position's code "
-              "covariance carried through the decoder; `backend.maskhand.decoder_spread`)", "",
+              "- the spread is the angular spread of the predictive distribution around the answer: the hypotheses' "
+              "RMS angle from it together with the cue-only distribution of every position carried through the "
+              "decoder (`backend.maskhand.decoder_spread`); the uncertainty is the spread calibrated per joint "
+              "into an expected angle error on validation seed 555 (`python -m backend.calibrate`)", "",
               f"Sampling: K={report['samples']} hypotheses drawn at temperature {report['temperature']}"
               f"{' (hypothesis 0 the arg-max)' if report.get('greedy_first') else ''}, ranked by token "
               "confidence and reprojection onto the cues; MaskHand's answer is their rank-weighted rotation mean "
@@ -227,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     # A lone greedy hypothesis: the fastest setting, and the one the pipeline bench times. (At T=1 every
     # hypothesis decodes from the same first-pass distributions, so K=1 equals the T=1 row.)
     report["maskhand_T5_K1"], _ = evaluate_maskhand(model, batch, occluded_hands, 5, 1)
-    report["uncertainty"] = uncertainty_quality(raw["uncertainty"], raw["angles"], batch.occluded.numpy())
+    report["uncertainty"] = uncertainty_quality(raw["uncertainty"], raw["spread"], raw["angles"],
+                                                batch.occluded.numpy())
     if (args.baseline / "config.json").is_file():
         report["baseline"] = evaluate_baseline(args.baseline, model, batch, occluded_hands)
     else:

@@ -180,7 +180,8 @@ class PoseEstimator:
                           focal_crop=self.model.config.focal_crop,
                           reprojection_rank_weight=sampling.reprojection_rank_weight,
                           greedy_first=sampling.greedy_first,
-                          uncertainty_directions=sampling.uncertainty_directions)
+                          uncertainty_directions=sampling.uncertainty_directions,
+                          uncertainty_calibration=sampling.uncertainty_calibration)
 
 
 @contextmanager

@@ -6,10 +6,10 @@ from safetensors.torch import load_file
 from backend.data.synthetic import SyntheticHands
 from backend.data.training_batch import from_synthetic
 from backend.maskhand.config import MaskHandConfig, TokenizerConfig, TransformerConfig
-from backend.maskhand.model import CONFIG_FILE, DEFAULT_CHECKPOINT, WEIGHTS_FILE, MaskHand
+from backend.maskhand.model import CONFIG_FILE, DEFAULT_CHECKPOINT, WEIGHTS_FILE, MaskHand, read_config
 from backend.maskhand.onnx_engine import OnnxEngine
 from backend.maskhand.rotations import axis_angle_to_matrix, geodesic_angle
-from backend.maskhand.sampling import TorchEngine, sample
+from backend.maskhand.sampling import TorchEngine, calibrate, sample
 from backend.train import train_default
 
 
@@ -56,7 +56,8 @@ def test_trained_sampling_gives_distinct_confident_hypotheses(model, cues):
     config = model.config.sampling  # as the product samples
     result = sample(TorchEngine(model), cues, samples=8, temperature=config.temperature,
                     greedy_first=config.greedy_first, generator=torch.Generator().manual_seed(0), hand=model.hand,
-                    reprojection_rank_weight=config.reprojection_rank_weight)
+                    reprojection_rank_weight=config.reprojection_rank_weight,
+                    uncertainty_calibration=config.uncertainty_calibration)
     distinct = {tuple(s.flatten().tolist()) for s in result.samples[0].round(decimals=5)}
     assert len(distinct) > 1
     assert result.token_confidence.mean() > 10 / 512  # far above chance over the 512 codes
@@ -71,8 +72,13 @@ def test_trained_sampling_gives_distinct_confident_hypotheses(model, cues):
     assert between[:, 1:].mean() > 1.0  # degrees: the hypotheses really spread
     # The uncertainty adds the spread within the best hypothesis to the spread between them (acos near 1
     # in float32 resolves about 0.03 degrees); the within part is the larger by far on trained weights.
-    assert torch.all(result.uncertainty >= between - 0.05)
-    assert result.uncertainty[:, 1:].mean() > 2 * between[:, 1:].mean()
+    assert torch.all(result.spread >= between - 0.05)
+    assert result.spread[:, 1:].mean() > 2 * between[:, 1:].mean()
+    # Shown as an expected error: the spread calibrated per joint, in the same order for every joint.
+    assert torch.equal(result.uncertainty, calibrate(result.spread, config.uncertainty_calibration))
+    for joint in range(16):
+        order = result.spread[:, joint].argsort()
+        assert torch.all(result.uncertainty[order, joint].diff() >= 0)
 
 
 def test_training_is_deterministic_from_its_seed(tmp_path):
@@ -81,8 +87,12 @@ def test_training_is_deterministic_from_its_seed(tmp_path):
                                                           refinement_blocks=1, head_layers=1))
     config.training.tokenizer_steps = config.training.transformer_steps = 3
     config.training.batch_size = config.training.tokenizer_batch_size = 8
+    config.training.calibration_hands = 40
     train_default(config, tmp_path / "a")
     train_default(config, tmp_path / "b")
     first, second = (load_file(tmp_path / run / WEIGHTS_FILE) for run in ("a", "b"))
     assert first.keys() == second.keys()
     assert all(torch.equal(first[name], second[name]) for name in first)
+    # Training ends by calibrating the uncertainty, deterministically too.
+    calibrations = [read_config(tmp_path / run).sampling.uncertainty_calibration for run in ("a", "b")]
+    assert calibrations[0] == calibrations[1] and len(calibrations[0]) == 16

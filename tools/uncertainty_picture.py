@@ -23,7 +23,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("blend", type=Path)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--threshold", type=float, default=16.0)  # a little under the cleanup's default 19
+    parser.add_argument("--threshold", type=float, default=14.0)  # a little under the cleanup's default 16
     args = parser.parse_args()
 
     import bpy

@@ -77,6 +77,7 @@ class TrainingConfig:
     # (see backend.train.self_conditioned_tokens); 0 is plain teacher forcing.
     self_conditioning: float = 0.5
     threads: int = 2
+    calibration_hands: int = 2000  # validation hands the uncertainty calibration is fitted on (backend.calibrate)
 
 
 @dataclass
@@ -96,10 +97,13 @@ class SamplingConfig:
     # Rank hypotheses by mean token confidence plus agreement with the 2D cues (confidence-weighted
     # reprojection error, in crop units); 0 ranks by confidence alone.
     reprojection_rank_weight: float = 10.0
-    # The within-hypothesis spread (backend.maskhand.decoder_spread) follows this many leading directions of
+    # The spread through the decoder (backend.maskhand.decoder_spread) follows this many leading directions of
     # each position's code covariance: 2 of 8 ranked errors as well as all 8 (Spearman rho 0.251 against 0.250,
-    # 1000 validation hands, seed 555) at a quarter of the decoder passes (5.8 against 21 ms per hand on 2 cores).
+    # 1000 validation hands, seed 555) at a quarter of the decoder passes.
     uncertainty_directions: int = 2
+    # Per joint (offset, slope): expected angle error = exp(offset + slope * log(spread)) - 1 degrees, fitted by
+    # `python -m backend.calibrate` on a validation seed; None shows the spread itself.
+    uncertainty_calibration: list | None = None
 
 
 @dataclass

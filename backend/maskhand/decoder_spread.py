@@ -1,16 +1,12 @@
 """How far each joint would move if every position took another code from its distribution:
-the within-hypothesis part of the per-joint uncertainty.
+the part of the per-joint uncertainty that the spread between hypotheses leaves out.
 
 A hypothesis is decoded from expected codes (the softmax-weighted codebook mean of each position,
 see ``sampling``). The spread of the K hypotheses around their mean only measures how far the draws
 that steer later iterations move each joint; it leaves out how unsure the model is of each position
-itself. By the law of total variance the pose's variance is the variance between hypotheses plus the
-mean variance within one, and the latter is the codes' covariance carried through the decoder (the
-delta method): per joint j, ``sum_p trace(J_jp Sigma_p J_jp^T)`` with ``J_jp`` the decoder's Jacobian
-of joint j's rotation with respect to position p's code and ``Sigma_p`` the covariance of the codes
-under position p's distribution. Adding it lifted Spearman rho between per-joint uncertainty and error
-from 0.21 to 0.26 on 2 x 1000 validation hands (seeds 555, 777), and put the uncertainty on the scale
-of the error (8.5 against 11 degrees) instead of a fifth of it.
+itself. That is the codes' covariance carried through the decoder (the delta method): per joint j,
+``sum_p trace(J_jp Sigma_p J_jp^T)`` with ``J_jp`` the decoder's Jacobian of joint j's rotation with
+respect to position p's code and ``Sigma_p`` the covariance of the codes under position p's distribution.
 
 The Jacobian is taken by finite differences through ``engine.decode_codes`` so that torch and ONNX
 Runtime run the same code. It is cheap because the decoder is a small convolution net: each joint

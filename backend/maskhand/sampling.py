@@ -19,12 +19,20 @@ went from 0.19 to 0.23 (0.21 with the checkpoint's config).
 
 Hypotheses therefore differ only through the draws that steer later iterations: at T=1 nothing
 steers, and all K coincide. They are ranked by mean token confidence and agreement with the 2D cues,
-and the answer is their rank-weighted rotation mean. The per-joint uncertainty the add-on shows is the
-angular spread of the whole predictive distribution, by the law of total variance: the hypotheses' RMS
-angle from the answer (how far the steering moves each joint) combined with the spread within the
-best-ranked hypothesis (how far the joint would move if each position took another code from the
-distribution it was committed from; ``decoder_spread``). The first part alone is about 1.6 degrees
-and ranks errors with Spearman rho 0.21; with the second, 8.5 degrees against a mean error of 11, and 0.26.
+and the answer is their rank-weighted rotation mean.
+
+Uncertainty. The *spread* is the angular spread of the predictive distribution around the answer,
+per joint: the hypotheses' RMS angle from it (how far the steering moves each joint), combined in
+quadrature with how far each joint would move if every position took another code from the model's
+distribution given the cues alone (the first iteration's, everything masked), carried through the
+decoder (``decoder_spread``). On 2 x 1000 validation hands (seeds 555, 777) the first part alone is
+about 1.6 degrees and ranks per-joint errors with Spearman rho 0.20; with the second, 0.28, at 8
+degrees against a mean error of 11. (The spread of the distributions the positions were committed
+from, which later iterations have narrowed by the steering, ranked them at 0.25.) The *uncertainty*
+the add-on shows is the spread calibrated per joint into an expected angle error in degrees
+(``calibrate``; fitted by ``backend.calibrate`` on a validation seed and kept in the checkpoint's
+config): joints differ in how much error a degree of spread means (the thumb's spread barely tracks
+its error), which a ranking across joints needs.
 
 The network is reached through an *engine*, so the same loop drives torch and ONNX Runtime.
 The context is encoded once per hand (not per iteration or hypothesis), and the shape / camera
@@ -91,7 +99,8 @@ class SamplingResult:
     sample_betas: torch.Tensor      # (B, K, 10)
     sample_camera: torch.Tensor     # (B, K, 3)
     token_confidence: torch.Tensor  # (B, L) probability of each committed token, best hypothesis
-    uncertainty: torch.Tensor       # (B, 16) degrees: spread of the predictive distribution around ``pose``
+    spread: torch.Tensor            # (B, 16) degrees: spread of the predictive distribution around ``pose``
+    uncertainty: torch.Tensor       # (B, 16) degrees: expected angle error, the calibrated spread
     tokens: torch.Tensor            # (B, L) the best hypothesis's committed tokens
 
 
@@ -99,17 +108,19 @@ class SamplingResult:
 def sample(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None = None, iterations: int = 5,
            samples: int = 8, temperature: float = 1.0, generator: torch.Generator | None = None, hand=None,
            focal_crop: float = 5000 / 256, reprojection_rank_weight: float = 0.0,
-           greedy_first: bool = False, uncertainty_directions: int = 2) -> SamplingResult:
+           greedy_first: bool = False, uncertainty_directions: int = 2,
+           uncertainty_calibration=None) -> SamplingResult:
     """Decode poses for cues (B, 21, 3) [and image crops (B, 3, H, W)]. ``hand`` (a right ``HandModel``) is
     needed only when ``reprojection_rank_weight`` > 0, to rank hypotheses by how well they reproject onto the cues.
     ``uncertainty_directions``: per position, how many leading directions of its code covariance the
-    within-hypothesis spread follows (``DecoderSpread``)."""
+    spread follows (``DecoderSpread``); ``uncertainty_calibration`` maps the spread to an expected
+    error (``calibrate``)."""
     if iterations < 1 or samples < 1:
         raise ValueError(f"iterations and samples must be at least 1 (got {iterations}, {samples})")
     batch, device = cues.shape[0], cues.device
     cues_k = cues.repeat_interleave(samples, 0)                                        # (B*K, 21, 3)
     context, cue_token = (state.repeat_interleave(samples, 0) for state in engine.encode(cues, image))
-    tokens, confidence, codes, covariance, hidden = commit_tokens(engine, context, cue_token, iterations, samples,
+    tokens, confidence, codes, cue_belief, hidden = commit_tokens(engine, context, cue_token, iterations, samples,
                                                                   temperature, generator, greedy_first)
     betas, camera = engine.read_out(context, hidden)
     rotation_6d = engine.decode_codes(codes)                                           # (B*K, 16, 6)
@@ -124,13 +135,31 @@ def sample(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None = None
     consensus = chordal_mean(matrices, scores.softmax(1))                              # (B, 16, 3, 3)
     pick = lambda tensor: tensor.view(batch, samples, *tensor.shape[1:])[rows, best]  # noqa: E731
     between = torch.rad2deg(geodesic_angle(matrices, consensus[:, None])).square().mean(1)
-    within = engine.decoder_spread(pick(codes), pick(covariance), uncertainty_directions)
-    uncertainty = (between + within.square()).sqrt()
+    within = engine.decoder_spread(*code_moments(cue_belief, engine.codebook), uncertainty_directions)
+    spread = (between + within.square()).sqrt()
     poses = matrix_to_axis_angle(matrices)
     return SamplingResult(pose=matrix_to_axis_angle(consensus), betas=pick(betas), camera=pick(camera),
                           best_pose=poses[rows, best], samples=poses, sample_scores=scores,
                           sample_betas=betas.view(batch, samples, -1), sample_camera=camera.view(batch, samples, 3),
-                          token_confidence=pick(confidence), uncertainty=uncertainty, tokens=pick(tokens))
+                          token_confidence=pick(confidence), spread=spread,
+                          uncertainty=calibrate(spread, uncertainty_calibration), tokens=pick(tokens))
+
+
+def code_moments(belief: torch.Tensor, codebook: torch.Tensor):
+    """belief (B, L, K) over the codebook (K, D) -> expected codes (B, L, D), their covariance (B, L, D, D)."""
+    expected = belief @ codebook
+    second = (belief @ (codebook[:, :, None] * codebook[:, None]).flatten(1)).unflatten(-1, codebook.shape[1:] * 2)
+    return expected, second - expected[..., :, None] * expected[..., None, :]
+
+
+def calibrate(spread: torch.Tensor, calibration) -> torch.Tensor:
+    """Spread (B, 16) degrees -> expected angle error (B, 16) degrees: per joint j,
+    ``exp(offset_j + slope_j * log(spread)) - 1`` (``calibration``: 16 (offset, slope) pairs,
+    fitted by ``backend.calibrate``); without a calibration, the spread itself."""
+    if calibration is None:
+        return spread
+    offset, slope = torch.as_tensor(calibration, dtype=spread.dtype, device=spread.device).unbind(-1)
+    return torch.expm1(offset + slope * spread.clamp_min(1e-3).log()).clamp_min(0)
 
 
 def candidates(result: SamplingResult):
@@ -146,19 +175,18 @@ def commit_tokens(engine: Engine, context: torch.Tensor, cue_token: torch.Tensor
     """The T confidence-guided iterations for N = B*K rows -> committed tokens (N, L), their probabilities
     (N, L) (of the tempered distribution they were drawn from when K > 1, of the model's own when K = 1;
     they order the re-masking and the ranking), the expected code each position was committed from
-    (N, L, D) and the covariance of the codes under that distribution (N, L, D, D), and the last
-    iteration's hidden states from ``engine.step`` (for the shape / camera read-out)."""
+    (N, L, D), the first iteration's distribution over the codebook for each hand (B, L, K), from the
+    cues alone, and the last iteration's hidden states from ``engine.step`` (for the shape / camera read-out)."""
     rows, length, device = context.shape[0], engine.num_tokens, context.device
     tokens = torch.full((rows, length), engine.mask_index, dtype=torch.long, device=device)
     confidence = torch.zeros(rows, length, device=device)
-    dim = engine.codebook.shape[1]
-    codes = torch.zeros(rows, length, dim, device=device)
-    second_moment = torch.zeros(rows, length, dim, dim, device=device)
-    outer = (engine.codebook[:, :, None] * engine.codebook[:, None]).flatten(1)       # (K, D*D)
+    codes = torch.zeros(rows, length, engine.codebook.shape[1], device=device)
     for iteration in range(1, iterations + 1):
         logits, hidden = engine.step(tokens, context, cue_token)
         masked = tokens == engine.mask_index
         belief = logits.softmax(-1)
+        if iteration == 1:  # all masked: each hand's K rows see the same input
+            cue_belief = belief[::samples]
         if temperature > 0 and samples > 1:  # a lone hypothesis takes the arg-max: it has nothing to be averaged with
             probabilities = (logits / temperature).softmax(-1) if temperature != 1 else belief
             drawn = draw_categorical(probabilities, generator)
@@ -174,8 +202,6 @@ def commit_tokens(engine: Engine, context: torch.Tensor, cue_token: torch.Tensor
         # re-masked positions are overwritten when they are committed again.
         expected = belief @ engine.codebook
         codes = torch.where(masked[..., None], expected, codes)
-        second_moment = torch.where(masked[..., None, None], (belief @ outer).view(rows, length, dim, dim),
-                                    second_moment)
         remask = math.ceil(cosine_schedule(iteration / iterations) * length) if iteration < iterations else 0
         remask = min(remask, int(masked.sum(1).min()) - 1)  # every iteration fixes at least one token
         if remask > 0:
@@ -184,8 +210,7 @@ def commit_tokens(engine: Engine, context: torch.Tensor, cue_token: torch.Tensor
             lowest = ranking.argsort(1)[:, :remask]
             tokens.scatter_(1, lowest, engine.mask_index)
             confidence.scatter_(1, lowest, 0.0)
-    covariance = second_moment - codes[..., :, None] * codes[..., None, :]
-    return tokens, confidence, codes, covariance, hidden
+    return tokens, confidence, codes, cue_belief, hidden
 
 
 def draw_categorical(probabilities: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
