@@ -1,4 +1,4 @@
-"""Fit the per-joint calibration that turns the sampler's spread into an expected angle error.
+"""Fit the per-joint calibration that turns the sampler's spread into a typical angle error.
 
     python -m backend.calibrate [--checkpoint DIR] [--count 2000] [--seed 555]
 
@@ -30,11 +30,14 @@ VALIDATION_SEED = 555  # neither training's seeds nor the test set's
 
 
 def fit_calibration(spread: np.ndarray, error: np.ndarray) -> list[list[float]]:
-    """spread, error (N, 16) degrees -> 16 (offset, slope) pairs of log(1 + error) on log(spread)."""
+    """spread, error (N, 16) degrees -> 16 (offset, slope) pairs of log(1 + error) on log(spread), slope >= 0."""
     pairs = []
     for joint in range(spread.shape[1]):
         design = np.stack([np.ones(len(spread)), np.log(np.maximum(spread[:, joint], 1e-3))], 1)
-        offset, slope = np.linalg.lstsq(design, np.log1p(error[:, joint]), rcond=None)[0]
+        target = np.log1p(error[:, joint])
+        offset, slope = np.linalg.lstsq(design, target, rcond=None)[0]
+        if slope < 0:  # more spread, less error: no signal to keep; the joint's typical error
+            offset, slope = target.mean(), 0.0
         pairs.append([round(float(offset), 4), round(float(slope), 4)])
     return pairs
 

@@ -188,13 +188,14 @@ def to_markdown(report: dict) -> str:
               "- the spread is the angular spread of the predictive distribution around the answer: the hypotheses' "
               "RMS angle from it together with the cue-only distribution of every position carried through the "
               "decoder (`backend.maskhand.decoder_spread`); the uncertainty is the spread calibrated per joint "
-              "into an expected angle error on validation seed 555 (`python -m backend.calibrate`)", "",
+              "into a typical angle error on validation seed 555 (`python -m backend.calibrate`)", "",
               f"Sampling: K={report['samples']} hypotheses drawn at temperature {report['temperature']}"
               f"{' (hypothesis 0 the arg-max)' if report.get('greedy_first') else ''}, ranked by token "
               "confidence and reprojection onto the cues; MaskHand's answer is their rank-weighted rotation mean "
               "(the best-ranked hypothesis alone is shown for comparison). Every position decodes from the "
               "expected code of the distribution it was committed from, so hypotheses differ only through the draws "
-              "that steer later iterations: at T=1 they coincide, and K does not matter. With K=1 the lone "
+              "that steer later iterations: at T=1 they coincide (the uncertainty then comes from the cue-only "
+              "distributions alone; a lone hypothesis, K=1, measures none). With K=1 the lone "
               "hypothesis takes the arg-max token at each iteration. F-scores use the built-in hand's mesh "
               "(284 vertices), not MANO's, so they are not comparable with the papers' FreiHAND figures.", ""]
     return "\n".join(lines)

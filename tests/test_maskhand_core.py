@@ -160,6 +160,29 @@ def test_a_lone_hypothesis_is_the_arg_max_and_one_iteration_gives_one_pose():
     assert not torch.equal(hot.tokens, one_pass.tokens)  # the draws differ ...
     for k in range(4):  # ... the poses do not (decoding the tempered distribution would move them)
         assert torch.allclose(axis_angle_to_matrix(hot.samples[:, k]), axis_angle_to_matrix(one_pass.pose), atol=1e-5)
+    # Uncertainty without steering: the cue-only distributions through the decoder still spread at T=1;
+    # a lone hypothesis, the fastest setting, measures none.
+    assert torch.all(hot.spread[:, 1:] > 0) and torch.equal(hot.uncertainty, hot.spread)  # no calibration given
+    assert torch.all(one_pass.uncertainty == 0) and torch.all(lone.uncertainty == 0)
+
+
+def test_calibration_maps_the_spread_per_joint_and_keeps_each_joints_order():
+    from backend.calibrate import fit_calibration
+    from backend.maskhand.sampling import calibrate
+
+    generator = torch.Generator().manual_seed(0)
+    spread = torch.rand(500, 16, generator=generator, dtype=torch.float64) * 10 + 0.5
+    offsets = torch.linspace(0.5, 2.0, 16, dtype=torch.float64)
+    slopes = torch.linspace(0.2, 1.2, 16, dtype=torch.float64)
+    error = torch.expm1(offsets + slopes * spread.log())
+    pairs = fit_calibration(spread.numpy(), error.numpy())
+    assert torch.allclose(torch.tensor(pairs, dtype=torch.float64), torch.stack([offsets, slopes], 1), atol=1e-3)
+    assert torch.allclose(calibrate(spread, pairs), error, rtol=1e-2)
+    assert torch.equal(calibrate(spread, None), spread)
+    calibrated = calibrate(spread, pairs)
+    for joint in range(16):
+        order = spread[:, joint].argsort()
+        assert torch.all(calibrated[order, joint].diff() >= 0)
 
 
 def test_chordal_mean_of_rotations():

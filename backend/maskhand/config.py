@@ -101,7 +101,7 @@ class SamplingConfig:
     # each position's code covariance: 2 of 8 ranked errors as well as all 8 (Spearman rho 0.251 against 0.250,
     # 1000 validation hands, seed 555) at a quarter of the decoder passes.
     uncertainty_directions: int = 2
-    # Per joint (offset, slope): expected angle error = exp(offset + slope * log(spread)) - 1 degrees, fitted by
+    # Per joint (offset, slope): typical angle error = exp(offset + slope * log(spread)) - 1 degrees, fitted by
     # `python -m backend.calibrate` on a validation seed; None shows the spread itself.
     uncertainty_calibration: list | None = None
 

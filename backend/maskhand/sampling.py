@@ -29,10 +29,11 @@ decoder (``decoder_spread``). On 2 x 1000 validation hands (seeds 555, 777) the 
 about 1.6 degrees and ranks per-joint errors with Spearman rho 0.20; with the second, 0.28, at 8
 degrees against a mean error of 11. (The spread of the distributions the positions were committed
 from, which later iterations have narrowed by the steering, ranked them at 0.25.) The *uncertainty*
-the add-on shows is the spread calibrated per joint into an expected angle error in degrees
+the add-on shows is the spread calibrated per joint into a typical angle error in degrees
 (``calibrate``; fitted by ``backend.calibrate`` on a validation seed and kept in the checkpoint's
 config): joints differ in how much error a degree of spread means (the thumb's spread barely tracks
-its error), which a ranking across joints needs.
+its error), which a ranking across joints needs. A lone hypothesis (K = 1), the fastest setting,
+measures no uncertainty: the decoder probes would cost it about as much again.
 
 The network is reached through an *engine*, so the same loop drives torch and ONNX Runtime.
 The context is encoded once per hand (not per iteration or hypothesis), and the shape / camera
@@ -100,7 +101,7 @@ class SamplingResult:
     sample_camera: torch.Tensor     # (B, K, 3)
     token_confidence: torch.Tensor  # (B, L) probability of each committed token, best hypothesis
     spread: torch.Tensor            # (B, 16) degrees: spread of the predictive distribution around ``pose``
-    uncertainty: torch.Tensor       # (B, 16) degrees: expected angle error, the calibrated spread
+    uncertainty: torch.Tensor       # (B, 16) degrees: typical angle error, the calibrated spread
     tokens: torch.Tensor            # (B, L) the best hypothesis's committed tokens
 
 
@@ -134,15 +135,19 @@ def sample(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None = None
     matrices = rotation_6d_to_matrix(rotation_6d).view(batch, samples, 16, 3, 3)
     consensus = chordal_mean(matrices, scores.softmax(1))                              # (B, 16, 3, 3)
     pick = lambda tensor: tensor.view(batch, samples, *tensor.shape[1:])[rows, best]  # noqa: E731
-    between = torch.rad2deg(geodesic_angle(matrices, consensus[:, None])).square().mean(1)
-    within = engine.decoder_spread(*code_moments(cue_belief, engine.codebook), uncertainty_directions)
-    spread = (between + within.square()).sqrt()
+    if samples > 1:
+        between = torch.rad2deg(geodesic_angle(matrices, consensus[:, None])).square().mean(1)
+        within = engine.decoder_spread(*code_moments(cue_belief, engine.codebook), uncertainty_directions)
+        spread = (between + within.square()).sqrt()
+        uncertainty = calibrate(spread, uncertainty_calibration)
+    else:  # the fastest setting measures nothing: the probes through the decoder would double its time
+        spread = uncertainty = torch.zeros(batch, 16, device=device)
     poses = matrix_to_axis_angle(matrices)
     return SamplingResult(pose=matrix_to_axis_angle(consensus), betas=pick(betas), camera=pick(camera),
                           best_pose=poses[rows, best], samples=poses, sample_scores=scores,
                           sample_betas=betas.view(batch, samples, -1), sample_camera=camera.view(batch, samples, 3),
-                          token_confidence=pick(confidence), spread=spread,
-                          uncertainty=calibrate(spread, uncertainty_calibration), tokens=pick(tokens))
+                          token_confidence=pick(confidence), spread=spread, uncertainty=uncertainty,
+                          tokens=pick(tokens))
 
 
 def code_moments(belief: torch.Tensor, codebook: torch.Tensor):
@@ -153,9 +158,9 @@ def code_moments(belief: torch.Tensor, codebook: torch.Tensor):
 
 
 def calibrate(spread: torch.Tensor, calibration) -> torch.Tensor:
-    """Spread (B, 16) degrees -> expected angle error (B, 16) degrees: per joint j,
-    ``exp(offset_j + slope_j * log(spread)) - 1`` (``calibration``: 16 (offset, slope) pairs,
-    fitted by ``backend.calibrate``); without a calibration, the spread itself."""
+    """Spread (B, 16) degrees -> typical angle error (B, 16) degrees, per joint j
+    ``exp(offset_j + slope_j * log(spread)) - 1`` (``calibration``: 16 (offset, slope) pairs fitted on
+    log(1 + error) by ``backend.calibrate``, so near the median error); without one, the spread itself."""
     if calibration is None:
         return spread
     offset, slope = torch.as_tensor(calibration, dtype=spread.dtype, device=spread.device).unbind(-1)
