@@ -45,11 +45,15 @@ def test_onnx_engine_matches_torch(model, cues):
         assert torch.equal(onnx_engine.codebook, torch_engine.codebook)
         codes = torch.softmax(logits, -1) @ torch_engine.codebook  # the soft codes sampling decodes
         assert close(onnx_engine.decode_codes(codes), torch_engine.decode_codes(codes))
-    greedy = dict(iterations=5, samples=2, temperature=0.0)
+    greedy = dict(iterations=5, samples=2, temperature=0.0,
+                  uncertainty_calibration=model.config.sampling.uncertainty_calibration)
     on_torch = sample(torch_engine, cues, **greedy)
     on_onnx = sample(onnx_engine, cues, **greedy)
     assert torch.equal(on_onnx.tokens, on_torch.tokens)
     assert torch.allclose(on_onnx.pose, on_torch.pose, atol=1e-4, rtol=0)
+    # the uncertainty's probes through the decoder run on either engine (degrees)
+    assert on_torch.uncertainty[:, 1:].min() > 1
+    assert torch.allclose(on_onnx.uncertainty, on_torch.uncertainty, atol=0.05, rtol=0)
 
 
 def test_trained_sampling_gives_distinct_confident_hypotheses(model, cues):
