@@ -1,8 +1,9 @@
 """Fit the per-joint calibration that turns the sampler's spread into a typical angle error.
 
-    python -m backend.calibrate [--checkpoint DIR] [--count 2000] [--seed 555]
+    python -m backend.calibrate [--checkpoint DIR] [--count N] [--seed 555]
 
-Samples a synthetic validation set (never the test seed) with the checkpoint's own sampling config,
+Samples a synthetic validation set (never the test seed) with the checkpoint's own sampling config
+(T, K, temperature; requests that change them get the same map, fitted for these),
 fits per joint ``log(1 + error) = offset + slope * log(spread)`` by least squares (errors in degrees,
 the answer's local rotation against the truth), and writes the 16 pairs into the checkpoint's
 ``config.json`` (``sampling.uncertainty_calibration``), which ``sampling.calibrate`` applies.
@@ -22,9 +23,9 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-from .evaluate import evaluate_maskhand, held_out_set
+from .evaluate import TEST_SEED, evaluate_maskhand, held_out_set
 from .maskhand.model import CONFIG_FILE, DEFAULT_CHECKPOINT, MaskHand, read_config
-from .maskhand.sampling import calibrate
+from .maskhand.sampling import calibrated_error
 
 VALIDATION_SEED = 555  # neither training's seeds nor the test set's
 
@@ -42,21 +43,25 @@ def fit_calibration(spread: np.ndarray, error: np.ndarray) -> list[list[float]]:
     return pairs
 
 
-def calibrate_checkpoint(folder: Path, count: int = 2000, seed: int = VALIDATION_SEED) -> dict:
-    """Fit on ``count`` validation hands and write the calibration into ``folder``'s config."""
+def calibrate_checkpoint(folder: Path, count: int | None = None, seed: int = VALIDATION_SEED) -> dict:
+    """Fit on ``count`` validation hands (default: the config's ``training.calibration_hands``) and write
+    the calibration into ``folder``'s config."""
+    if seed == TEST_SEED:
+        raise ValueError(f"seed {TEST_SEED} is the test set: calibrate on a validation seed")
     model = MaskHand.load(folder)
+    count = count or model.config.training.calibration_hands
     model.config.sampling.uncertainty_calibration = None  # fit on the spread itself
     batch = held_out_set(count, seed)
-    _, details = evaluate_maskhand(model, batch, batch.occluded.numpy().any(1), iterations=5,
-                                   samples=model.config.sampling.samples)
+    _, details = evaluate_maskhand(model, batch, batch.occluded.numpy().any(1),
+                                   iterations=model.config.sampling.iterations, samples=model.config.sampling.samples)
     spread, error = details["spread"], details["angles"]
     pairs = fit_calibration(spread, error)
     config = read_config(folder)
     config.sampling = dataclasses.replace(config.sampling, uncertainty_calibration=pairs)
     config.save(Path(folder) / CONFIG_FILE)
     fingers = np.s_[:, 1:]
-    calibrated = calibrate(torch.as_tensor(spread), pairs).numpy()
-    return {"count": count, "seed": seed,
+    calibrated = calibrated_error(torch.as_tensor(spread), pairs).numpy()
+    return {"count": count, "seed": seed, "calibration": pairs,
             "rho_spread": float(spearmanr(spread[fingers].ravel(), error[fingers].ravel()).statistic),
             "rho_calibrated": float(spearmanr(calibrated[fingers].ravel(), error[fingers].ravel()).statistic),
             "slopes": [pair[1] for pair in pairs]}
@@ -65,9 +70,10 @@ def calibrate_checkpoint(folder: Path, count: int = 2000, seed: int = VALIDATION
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", type=Path, default=DEFAULT_CHECKPOINT)
-    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--count", type=int, help="validation hands (default: the config's calibration_hands)")
     parser.add_argument("--seed", type=int, default=VALIDATION_SEED)
     args = parser.parse_args(argv)
+    torch.set_num_threads(2)  # as training and the evaluation run, so the fit's last digits match theirs
     report = calibrate_checkpoint(args.checkpoint, args.count, args.seed)
     print(f"calibrated {args.checkpoint} on {report['count']} hands of seed {report['seed']}: Spearman rho on them "
           f"{report['rho_spread']:.3f} (spread) -> {report['rho_calibrated']:.3f} (calibrated); per-joint slopes "

@@ -97,9 +97,10 @@ def evaluate_maskhand(model: MaskHand, batch: TrainingBatch, occluded_hands: np.
                       samples: int, chunk: int = 250) -> tuple[dict, dict]:
     sampling = model.config.sampling
     generator = torch.Generator().manual_seed(0)
+    engine = TorchEngine(model)  # probes its decoder once (backend.maskhand.decoder_spread)
     results, started = [], time.perf_counter()
     for start in range(0, len(batch.cues), chunk):
-        results.append(sample(TorchEngine(model), batch.cues[start:start + chunk], iterations=iterations,
+        results.append(sample(engine, batch.cues[start:start + chunk], iterations=iterations,
                               samples=samples, temperature=sampling.temperature, generator=generator,
                               hand=model.hand, focal_crop=model.config.focal_crop,
                               reprojection_rank_weight=sampling.reprojection_rank_weight,

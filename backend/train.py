@@ -181,7 +181,7 @@ def synthetic_batches(seed: int, batch_size: int):
 
 
 def train_default(config: MaskHandConfig, out: Path) -> MaskHand:
-    """Stage 1 then stage 2 on synthetic data; saves the checkpoint to ``out``."""
+    """Stage 1 then stage 2 on synthetic data, then the uncertainty's calibration; saves the checkpoint to ``out``."""
     training = config.training
     set_determinism(training.seed, training.threads)
     model = MaskHand(config)
@@ -196,6 +196,7 @@ def train_default(config: MaskHandConfig, out: Path) -> MaskHand:
     from .calibrate import calibrate_checkpoint  # imports the evaluation, which imports training's data
 
     report = calibrate_checkpoint(out, config.training.calibration_hands)
+    model.config.sampling.uncertainty_calibration = report["calibration"]  # as saved
     log(f"calibrated the uncertainty: Spearman rho {report['rho_spread']:.3f} -> {report['rho_calibrated']:.3f} "
         f"on {report['count']} validation hands, {(time.monotonic() - started) / 60:.1f} min in all")
     return model

@@ -71,11 +71,12 @@ def main() -> int:
     hand = load_hand_model("right")
     rng = np.random.default_rng(args.seed)
     generator = torch.Generator().manual_seed(0)
+    engine = TorchEngine(model)
     totals = {mode: {"jitter": [], "error": []} for mode in ("per_frame", "temporal")}
     for _ in range(args.sequences):
         truth, keypoints, confidence = make_sequence(rng, hand, args.frames)
         cues, _ = crop_cues(keypoints, confidence, np.ones(args.frames, bool))
-        result = sample(TorchEngine(model), torch.as_tensor(cues), samples=8, generator=generator, hand=model.hand,
+        result = sample(engine, torch.as_tensor(cues), samples=8, generator=generator, hand=model.hand,
                         temperature=model.config.sampling.temperature,
                         reprojection_rank_weight=model.config.sampling.reprojection_rank_weight,
                         greedy_first=model.config.sampling.greedy_first)

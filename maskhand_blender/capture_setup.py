@@ -23,7 +23,8 @@ from .rig import CAMERA_TO_WORLD_EULER, add_hand, bone_name
 PRESET_FILES = {"BUILTIN": "builtin", "RIGIFY": "rigify", "MIXAMO": "mixamo"}
 LOG_PATH = Path(tempfile.gettempdir()) / "maskhand" / "backend.log"
 # Hypotheses differ only through the draws that steer later iterations (backend.maskhand.sampling):
-# with fewer iterations they coincide, and there is no uncertainty and nothing for temporal mode to weigh.
+# with fewer iterations they coincide, and temporal mode has nothing to weigh (the uncertainty then
+# comes from the cue-only code distributions alone; one sample measures none).
 STEERED_ITERATIONS = 2
 
 

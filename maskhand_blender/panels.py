@@ -31,8 +31,10 @@ class MASKHAND_PT_capture(SidebarPanel, bpy.types.Panel):
         column = layout.column(align=True)
         column.prop(settings, "samples")
         column.prop(settings, "iterations")
-        if settings.samples > 1 and not hypotheses_differ(settings.samples, settings.iterations):
-            column.label(text="One iteration: hypotheses coincide, no uncertainty", icon="INFO")
+        if settings.samples == 1:
+            column.label(text="One sample: fastest, no uncertainty for Cleanup", icon="INFO")
+        elif not hypotheses_differ(settings.samples, settings.iterations):
+            column.label(text="One iteration: hypotheses coincide, no temporal smoothing", icon="INFO")
         layout.prop(settings, "add_camera")
         job = context.window_manager.maskhand_job
         if job.running:

@@ -1,6 +1,7 @@
 """The within-hypothesis spread: coloured finite-difference probes against the exact delta method."""
 import math
 
+import pytest
 import torch
 
 from backend.maskhand.config import MaskHandConfig, TokenizerConfig
@@ -75,3 +76,15 @@ def test_the_spread_scales_with_the_codes_standard_deviation():
     assert torch.allclose(four, 2 * one, rtol=0.02)
     assert torch.all(probe.decoder_spread(codes, torch.zeros_like(covariance), directions=8) == 0)
     assert not math.isnan(float(one.sum()))
+    for directions in (0, 9):  # 0 must not slip through as "all of them"
+        with pytest.raises(ValueError, match="directions must be 1 to 8"):
+            probe.decoder_spread(codes, covariance, directions=directions)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (this machine and CI have none)")
+def test_the_probes_run_on_the_device_the_model_runs_on():
+    from backend.maskhand.sampling import sample
+
+    model = engine().model.to("cuda")
+    result = sample(TorchEngine(model), torch.rand(2, 21, 3, device="cuda"), samples=2)
+    assert result.uncertainty.device.type == "cuda" and torch.all(result.spread[:, 1:] > 0)

@@ -168,7 +168,7 @@ def test_a_lone_hypothesis_is_the_arg_max_and_one_iteration_gives_one_pose():
 
 def test_calibration_maps_the_spread_per_joint_and_keeps_each_joints_order():
     from backend.calibrate import fit_calibration
-    from backend.maskhand.sampling import calibrate
+    from backend.maskhand.sampling import calibrated_error
 
     generator = torch.Generator().manual_seed(0)
     spread = torch.rand(500, 16, generator=generator, dtype=torch.float64) * 10 + 0.5
@@ -177,12 +177,34 @@ def test_calibration_maps_the_spread_per_joint_and_keeps_each_joints_order():
     error = torch.expm1(offsets + slopes * spread.log())
     pairs = fit_calibration(spread.numpy(), error.numpy())
     assert torch.allclose(torch.tensor(pairs, dtype=torch.float64), torch.stack([offsets, slopes], 1), atol=1e-3)
-    assert torch.allclose(calibrate(spread, pairs), error, rtol=1e-2)
-    assert torch.equal(calibrate(spread, None), spread)
-    calibrated = calibrate(spread, pairs)
+    assert torch.allclose(calibrated_error(spread, pairs), error, rtol=1e-2)
+    assert torch.equal(calibrated_error(spread, None), spread)
+    calibrated = calibrated_error(spread, pairs)
     for joint in range(16):
         order = spread[:, joint].argsort()
         assert torch.all(calibrated[order, joint].diff() >= 0)
+    # A joint whose error falls as its spread grows carries no signal: it gets its typical error, flat.
+    falling = error.clone()
+    falling[:, 3] = torch.expm1(2.0 - 0.5 * spread[:, 3].log())
+    pairs = fit_calibration(spread.numpy(), falling.numpy())
+    assert pairs[3][1] == 0.0 and abs(pairs[3][0] - float(falling[:, 3].log1p().mean())) < 1e-3
+
+
+def test_a_config_without_the_uncertainty_settings_loads_and_a_bad_calibration_is_refused(tmp_path):
+    from backend.maskhand.model import read_config
+
+    folder = tmp_path / "old"
+    save_weights(folder, small_config(), {"tokenizer": small_model().tokenizer})
+    data = json.loads((folder / "config.json").read_text())
+    for key in ("uncertainty_directions", "uncertainty_calibration"):
+        del data["sampling"][key]
+    (folder / "config.json").write_text(json.dumps(data))
+    sampling = read_config(folder).sampling
+    assert sampling.uncertainty_calibration is None and sampling.uncertainty_directions == 2
+    data["sampling"]["uncertainty_calibration"] = [[1.0, 0.5]] * 15
+    (folder / "config.json").write_text(json.dumps(data))
+    with pytest.raises(CheckpointError, match="16 \\(offset, slope\\) pairs"):
+        read_config(folder)
 
 
 def test_chordal_mean_of_rotations():

@@ -98,12 +98,17 @@ class SamplingConfig:
     # reprojection error, in crop units); 0 ranks by confidence alone.
     reprojection_rank_weight: float = 10.0
     # The spread through the decoder (backend.maskhand.decoder_spread) follows this many leading directions of
-    # each position's code covariance: 2 of 8 ranked errors as well as all 8 (Spearman rho 0.251 against 0.250,
-    # 1000 validation hands, seed 555) at a quarter of the decoder passes.
+    # each position's code covariance: 2 of 8 ranked errors as well as all 8 (Spearman rho 0.272 both, this spread
+    # alone, 1000 validation hands, seed 555) at a quarter of the decoder passes.
     uncertainty_directions: int = 2
     # Per joint (offset, slope): typical angle error = exp(offset + slope * log(spread)) - 1 degrees, fitted by
     # `python -m backend.calibrate` on a validation seed; None shows the spread itself.
     uncertainty_calibration: list | None = None
+
+    def __post_init__(self):
+        pairs = self.uncertainty_calibration
+        if pairs is not None and (len(pairs) != 16 or any(len(pair) != 2 for pair in pairs)):
+            raise ValueError(f"uncertainty_calibration must be 16 (offset, slope) pairs, one per joint, not {pairs!r}")
 
 
 @dataclass

@@ -119,4 +119,6 @@ def read_config(folder: str | Path) -> MaskHandConfig:
         return MaskHandConfig.from_dict(data)
     except TypeError as error:
         raise CheckpointError(f"'{path}' has settings this backend does not know: {error}") from None
+    except ValueError as error:
+        raise CheckpointError(f"'{path}' has a setting out of range: {error}") from None
 

@@ -14,8 +14,8 @@ position with it, and no pass is needed beyond the T iterations. On the held-out
 (``python -m backend.evaluate``, occluded hands, PA-MPJPE) T=5, K=8 went from 10.23 to 9.88 mm
 (temperature 1.0, hypothesis 0 greedy; 9.78 mm with the checkpoint's sampling config) and a lone
 greedy hypothesis (T=5, K=1) from 10.83 to 10.17 mm, against one more pass over all committed
-tokens (K > 1) or decoding the last iteration's logits (K = 1); rho between uncertainty and error
-went from 0.19 to 0.23 (0.21 with the checkpoint's config).
+tokens (K > 1) or decoding the last iteration's logits (K = 1); rho between the hypotheses' spread
+and the error went from 0.19 to 0.23 (0.21 with the checkpoint's config).
 
 Hypotheses therefore differ only through the draws that steer later iterations: at T=1 nothing
 steers, and all K coincide. They are ranked by mean token confidence and agreement with the 2D cues,
@@ -30,7 +30,7 @@ about 1.6 degrees and ranks per-joint errors with Spearman rho 0.20; with the se
 degrees against a mean error of 11. (The spread of the distributions the positions were committed
 from, which later iterations have narrowed by the steering, ranked them at 0.25.) The *uncertainty*
 the add-on shows is the spread calibrated per joint into a typical angle error in degrees
-(``calibrate``; fitted by ``backend.calibrate`` on a validation seed and kept in the checkpoint's
+(``calibrated_error``; fitted by ``backend.calibrate`` on a validation seed and kept in the checkpoint's
 config): joints differ in how much error a degree of spread means (the thumb's spread barely tracks
 its error), which a ranking across joints needs. A lone hypothesis (K = 1), the fastest setting,
 measures no uncertainty: the decoder probes would cost it about as much again.
@@ -72,7 +72,7 @@ class Engine(Protocol):
     mask_index: int
     num_tokens: int
     codebook: torch.Tensor  # (K, D)
-    decoder_spread: DecoderSpread  # the within-hypothesis spread over this engine's decoder
+    decoder_spread: DecoderSpread  # code distributions carried through this engine's decoder (the uncertainty)
 
     def encode(self, cues: torch.Tensor, image: torch.Tensor | None = None):
         """cues (B, 21, 3) [+ image] -> context (B, M, C), cue token (B, C)."""
@@ -115,7 +115,7 @@ def sample(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None = None
     needed only when ``reprojection_rank_weight`` > 0, to rank hypotheses by how well they reproject onto the cues.
     ``uncertainty_directions``: per position, how many leading directions of its code covariance the
     spread follows (``DecoderSpread``); ``uncertainty_calibration`` maps the spread to an expected
-    error (``calibrate``)."""
+    error (``calibrated_error``)."""
     if iterations < 1 or samples < 1:
         raise ValueError(f"iterations and samples must be at least 1 (got {iterations}, {samples})")
     batch, device = cues.shape[0], cues.device
@@ -136,10 +136,10 @@ def sample(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None = None
     consensus = chordal_mean(matrices, scores.softmax(1))                              # (B, 16, 3, 3)
     pick = lambda tensor: tensor.view(batch, samples, *tensor.shape[1:])[rows, best]  # noqa: E731
     if samples > 1:
-        between = torch.rad2deg(geodesic_angle(matrices, consensus[:, None])).square().mean(1)
-        within = engine.decoder_spread(*code_moments(cue_belief, engine.codebook), uncertainty_directions)
-        spread = (between + within.square()).sqrt()
-        uncertainty = calibrate(spread, uncertainty_calibration)
+        hypotheses_spread = torch.rad2deg(geodesic_angle(matrices, consensus[:, None])).square().mean(1).sqrt()
+        cue_spread = engine.decoder_spread(*code_moments(cue_belief, engine.codebook), uncertainty_directions)
+        spread = torch.hypot(hypotheses_spread, cue_spread)
+        uncertainty = calibrated_error(spread, uncertainty_calibration)
     else:  # the fastest setting measures nothing: the probes through the decoder would double its time
         spread = uncertainty = torch.zeros(batch, 16, device=device)
     poses = matrix_to_axis_angle(matrices)
@@ -151,13 +151,15 @@ def sample(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None = None
 
 
 def code_moments(belief: torch.Tensor, codebook: torch.Tensor):
-    """belief (B, L, K) over the codebook (K, D) -> expected codes (B, L, D), their covariance (B, L, D, D)."""
-    expected = belief @ codebook
-    second = (belief @ (codebook[:, :, None] * codebook[:, None]).flatten(1)).unflatten(-1, codebook.shape[1:] * 2)
-    return expected, second - expected[..., :, None] * expected[..., None, :]
+    """belief (B, L, C) over the codebook (C, D) -> expected codes (B, L, D), their covariance (B, L, D, D)."""
+    centre = codebook.mean(0)
+    centred = codebook - centre  # E[cc^T] - mu mu^T cancels less in float32 about the codebook's mean
+    expected = belief @ centred
+    second = (belief @ (centred[:, :, None] * centred[:, None]).flatten(1)).unflatten(-1, codebook.shape[1:] * 2)
+    return expected + centre, second - expected[..., :, None] * expected[..., None, :]
 
 
-def calibrate(spread: torch.Tensor, calibration) -> torch.Tensor:
+def calibrated_error(spread: torch.Tensor, calibration) -> torch.Tensor:
     """Spread (B, 16) degrees -> typical angle error (B, 16) degrees, per joint j
     ``exp(offset_j + slope_j * log(spread)) - 1`` (``calibration``: 16 (offset, slope) pairs fitted on
     log(1 + error) by ``backend.calibrate``, so near the median error); without one, the spread itself."""
@@ -180,7 +182,7 @@ def commit_tokens(engine: Engine, context: torch.Tensor, cue_token: torch.Tensor
     """The T confidence-guided iterations for N = B*K rows -> committed tokens (N, L), their probabilities
     (N, L) (of the tempered distribution they were drawn from when K > 1, of the model's own when K = 1;
     they order the re-masking and the ranking), the expected code each position was committed from
-    (N, L, D), the first iteration's distribution over the codebook for each hand (B, L, K), from the
+    (N, L, D), the first iteration's distribution over the codebook for each hand (B, L, C), from the
     cues alone, and the last iteration's hidden states from ``engine.step`` (for the shape / camera read-out)."""
     rows, length, device = context.shape[0], engine.num_tokens, context.device
     tokens = torch.full((rows, length), engine.mask_index, dtype=torch.long, device=device)

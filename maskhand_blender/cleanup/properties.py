@@ -22,9 +22,8 @@ class MaskHandSpan(bpy.types.PropertyGroup):
 
 
 class MaskHandCleanupSettings(bpy.types.PropertyGroup):
-    # The uncertainty is a typical angle error per joint (backend.maskhand.sampling.calibrate). 16 degrees on a
-    # hand's worst joint flags about the worst quarter of validation hands (seed 777, 600 hands): frames vary
-    # less in typical error than the raw spread suggested (its default was 19 degrees, 4 before that).
+    # The uncertainty is a typical angle error per joint (backend.maskhand.sampling.calibrated_error). 16 degrees
+    # on a hand's worst joint flags about the worst quarter of validation hands (seed 777, 600 hands).
     threshold: bpy.props.FloatProperty(name="Threshold", default=16.0, min=0.1, max=180.0,
                                        update=_threshold_changed,
                                        description="Uncertainty (degrees) above which a frame counts as unsure")

@@ -118,8 +118,9 @@ cleanup = bpy.context.scene.maskhand_cleanup
 cleanup.threshold = float(np.median(uncertainty.max(1)[found]))
 # The worst span with a hand, as an animator would fix first. (Not the clip's first frames: a re-sample of
 # those alone finds MediaPipe's 'left' label for this right hand and keys nothing; a known bug.)
-cleanup.active_span = max((i for i, item in enumerate(cleanup.spans) if item.worst >= 0 and item.frame_start > 3),
-                          key=lambda i: cleanup.spans[i].worst)
+later = [i for i, item in enumerate(cleanup.spans) if item.worst >= 0 and item.frame_start > 3]
+assert later, f"no unsure span with a hand after frame 3: {[(s.frame_start, s.frame_end) for s in cleanup.spans]}"
+cleanup.active_span = max(later, key=lambda i: cleanup.spans[i].worst)
 span = cleanup.spans[cleanup.active_span]
 results["resample_span"] = [span.frame_start, span.frame_end]
 before = {bone: curves.quaternions(bone) for bone in curves.rotations}
