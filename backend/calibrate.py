@@ -15,16 +15,14 @@ keeps the order of frames for every joint, and so what the cleanup finds on any 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
-from scipy.stats import spearmanr
 
-from .evaluate import TEST_SEED, evaluate_maskhand, held_out_set
-from .maskhand.model import CONFIG_FILE, DEFAULT_CHECKPOINT, MaskHand, read_config
+from .evaluate import TEST_SEED, evaluate_maskhand, held_out_set, uncertainty_quality
+from .maskhand.model import CONFIG_FILE, DEFAULT_CHECKPOINT, MaskHand
 from .maskhand.sampling import calibrated_error
 
 VALIDATION_SEED = 555  # neither training's seeds nor the test set's
@@ -56,15 +54,13 @@ def calibrate_checkpoint(folder: Path, count: int | None = None, seed: int = VAL
                                    iterations=model.config.sampling.iterations, samples=model.config.sampling.samples)
     spread, error = details["spread"], details["angles"]
     pairs = fit_calibration(spread, error)
-    config = read_config(folder)
-    config.sampling = dataclasses.replace(config.sampling, uncertainty_calibration=pairs)
-    config.save(Path(folder) / CONFIG_FILE)
-    fingers = np.s_[:, 1:]
-    calibrated = calibrated_error(torch.as_tensor(spread), pairs).numpy()
+    model.config.sampling.uncertainty_calibration = pairs
+    model.config.save(Path(folder) / CONFIG_FILE)
+    quality = uncertainty_quality(calibrated_error(torch.as_tensor(spread), pairs).numpy(), spread, error,
+                                  batch.occluded.numpy())
     return {"count": count, "seed": seed, "calibration": pairs,
-            "rho_spread": float(spearmanr(spread[fingers].ravel(), error[fingers].ravel()).statistic),
-            "rho_calibrated": float(spearmanr(calibrated[fingers].ravel(), error[fingers].ravel()).statistic),
-            "slopes": [pair[1] for pair in pairs]}
+            "rho_spread": quality["spearman_rho_spread_vs_error"],
+            "rho_calibrated": quality["spearman_rho_uncertainty_vs_error"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     report = calibrate_checkpoint(args.checkpoint, args.count, args.seed)
     print(f"calibrated {args.checkpoint} on {report['count']} hands of seed {report['seed']}: Spearman rho on them "
           f"{report['rho_spread']:.3f} (spread) -> {report['rho_calibrated']:.3f} (calibrated); per-joint slopes "
-          + " ".join(f"{slope:.2f}" for slope in report["slopes"]))
+          + " ".join(f"{slope:.2f}" for _, slope in report["calibration"]))
     return 0
 
 

@@ -9,7 +9,7 @@ from backend.maskhand.config import MaskHandConfig, TokenizerConfig, Transformer
 from backend.maskhand.model import CONFIG_FILE, DEFAULT_CHECKPOINT, WEIGHTS_FILE, MaskHand, read_config
 from backend.maskhand.onnx_engine import OnnxEngine
 from backend.maskhand.rotations import axis_angle_to_matrix, geodesic_angle
-from backend.maskhand.sampling import TorchEngine, calibrated_error, sample
+from backend.maskhand.sampling import TorchEngine, sample
 from backend.train import train_default
 
 

@@ -28,7 +28,7 @@ class DecoderSpread:
     # rounding of the decoded rotations (about 1e-7) stays near 2e-3 degrees over all probes.
     # ``chunk_rows`` bounds the decoder's activations per call (about 130 MB a layer at 8192 rows).
     def __init__(self, engine, num_tokens: int, code_dim: int, relative_step: float = 1e-2, chunk_rows: int = 8192):
-        self.engine, self.step, self.chunk_rows, self.code_dim = engine, relative_step, chunk_rows, code_dim
+        self.engine, self.step, self.chunk_rows = engine, relative_step, chunk_rows
         self.colour = probe_colours(token_dependencies(engine, num_tokens, code_dim))     # (L,)
         self.num_colours = int(self.colour.max()) + 1
 
