@@ -22,7 +22,8 @@ def capture_command(args: argparse.Namespace) -> int:
     frame_start, frame_end = parse_frames(args.frames)
     try:
         request = CaptureRequest(job=uuid.uuid4().hex[:8], video=args.video, output=args.output,
-                                 frame_start=frame_start, frame_end=frame_end, hands=args.hands, samples=args.samples,
+                                 frame_start=frame_start, frame_end=frame_end, hands=args.hands, max_hands=args.max_hands,
+                                 samples=args.samples,
                                  iterations=args.iterations, temperature=args.temperature, temporal=not args.no_temporal,
                                  device=args.device, engine=args.engine, checkpoint=args.checkpoint,
                                  mano_folder=args.mano_folder, mirrored=args.mirrored, preview=args.preview)
@@ -32,7 +33,7 @@ def capture_command(args: argparse.Namespace) -> int:
     except ProtocolError as error:
         print(f"error [{error.code}]: {error.message}" + (f"\n  {error.hint}" if error.hint else ""), file=sys.stderr)
         return 2
-    hands = ", ".join(f"{side} in {count} frames" for side, count in summary["hands"].items())
+    hands = ", ".join(f"{track} in {count} frames" for track, count in summary["hands"].items())
     print(f"wrote {summary['result']}: {summary['frames']} frames, {hands} ({summary['seconds']:.1f} s on "
           f"{summary['device']}, {summary['engine']})")
     return 0
@@ -64,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     capture.add_argument("-o", "--output", required=True, help="result .npz")
     capture.add_argument("--frames", default=":", help="frame range START:END (END exclusive), e.g. 0:120")
     capture.add_argument("--hands", choices=("left", "right", "both"), default="both")
+    capture.add_argument("--max-hands", type=int, default=2,
+                         help="the most hands to look for in a frame, of any side (3 or more: several people)")
     capture.add_argument("--samples", type=int, default=8, help="K hypotheses per hand (uncertainty, temporal mode)")
     capture.add_argument("--iterations", type=int, default=5, help="T decoding iterations (quality vs speed)")
     capture.add_argument("--temperature", type=float,

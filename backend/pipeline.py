@@ -20,9 +20,10 @@ import numpy as np
 import torch
 
 from .context.pose_cues import crop_cues
-from .detect.handedness import SideTrack, nested_blips, relabelled_frames
-from .detect.mediapipe_hands import HandDetection, MediaPipeHands
+from .detect.handedness import SettledHand, settle_tracks
+from .detect.mediapipe_hands import MediaPipeHands
 from .detect.tracker import HandTracker
+from .evidence import evidence_uncertainty, residual_angles_deg
 from .hand_model import ManoModelError, load_hand_model, mirror_pose
 from .maskhand.model import DEFAULT_CHECKPOINT, CheckpointError, MaskHand
 from .maskhand.sampling import TorchEngine, candidates, sample
@@ -269,8 +270,8 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
     device = resolve_device(request.device, warn)
     progress(stage="loading", frame=0, total=expected or 0)
     sides = request.sides
-    store = {side: _HypothesisStore(request.samples) for side in sides}
-    tracker = HandTracker(sides=sides)
+    estimates = _Estimates()
+    tracker = HandTracker()
     decoded, chunk, ends = 0, [], chunk_ends()
     chunk_end = next(ends)
     # Detection (MediaPipe, this thread) and estimation (torch or ONNX Runtime, a worker thread) overlap:
@@ -280,17 +281,22 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
         # The model loads in the worker while MediaPipe starts here (ONNX Runtime's sessions take ~0.1 s);
         # a bad checkpoint is reported when the first chunk needs it.
         loading = worker.submit(PoseEstimator, request, device, warn)
-        with MediaPipeHands(max_hands=len(sides) if len(sides) > 1 else 2, video=not footage.is_image) as detector:
+        with MediaPipeHands(max_hands=request.max_hands, video=not footage.is_image) as detector:
             in_flight = None
             for index, frame in footage.frames(start, request.frame_end, request.mirrored):
-                assigned = tracker.update(detector.detect(frame))
-                chunk += [(index - start, side, det) for side, det in assigned.items() if det is not None]
+                detections = detector.detect(frame)
+                for track, detection in tracker.update(index - start, detections):
+                    # Estimated now as the side its track holds so far; a hand whose side settles otherwise
+                    # is estimated again at the end. With one side asked for, a lone hand is likely that side.
+                    side = track.side if track.side in sides else sides[0] if len(sides) == len(detections) == 1 else None
+                    if side is not None:
+                        chunk.append((track.id, index - start, side, detection))
                 decoded += 1
                 if decoded == chunk_end:
                     estimator = loading.result()
                     if in_flight is not None:
                         in_flight.result()  # at most one chunk in flight: memory stays flat
-                    in_flight = worker.submit(_estimate_chunk, chunk, estimator, store, request)
+                    in_flight = worker.submit(_estimate_chunk, chunk, estimator, estimates, request)
                     chunk, chunk_end = [], next(ends)
                     if cancelled():
                         in_flight.result()
@@ -300,7 +306,7 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
             if in_flight is not None:
                 in_flight.result()
         with torch_threads(available_cores()):  # detection is over: every core is free
-            _estimate_chunk(chunk, estimator, store, request)
+            _estimate_chunk(chunk, estimator, estimates, request)
     if decoded == 0:
         raise ProtocolError("video_corrupt" if footage.frame_count else "no_frames",
                             f"no frame of '{footage.path.name}' could be decoded from frame {start} on",
@@ -310,13 +316,12 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
              "the file is truncated or damaged; the frames that decoded were captured")
     if cancelled():
         raise Cancelled()
-    with torch_threads(available_cores()):
-        relabelled = _settle_handedness(store, decoded, estimator, request)
+    hands, relabelled = _settle_hands(tracker, estimates, estimator, request)
     progress(stage="smoothing", frame=decoded, total=decoded)
     frames = np.arange(start, start + decoded)
-    results = {side: store[side].finish(frames, estimator.hands[side], request.temporal and request.samples > 1,
-                                        footage) for side in sides}
-    found = {side: int(results[side]["valid"].sum()) for side in sides}
+    results = {hand.name: _hand_result(hand, estimates, frames, estimator.hands[hand.side],
+                                       request.temporal and request.samples > 1, footage) for hand in hands}
+    found = {name: int(arrays["valid"].sum()) for name, arrays in results.items()}
     if not any(found.values()):
         warn("no_hands", f"no hands were found in '{footage.path.name}' (frames {start}-{start + decoded - 1})")
     with outputs:
@@ -370,101 +375,98 @@ class _Outputs:
         return False
 
 
-class _HypothesisStore:
-    """Per-frame hypotheses of one side, kept until the path through them is chosen. Grows as frames come."""
+class _Estimates:
+    """Every estimated detection's candidates, by (track id, frame row), with the side it was estimated as.
 
-    def __init__(self, samples: int):
-        # Candidates per frame: the sampler's answer, then its K hypotheses (backend.maskhand.sampling.candidates).
-        self.arrays = {
-            "valid": ((), bool), "samples": ((samples + 1, 16, 3), np.float32),   # own side's convention
-            "scores": ((samples + 1,), np.float32), "betas": ((samples + 1, 10), np.float32),
-            "uncertainty": ((16,), np.float32),
-            "keypoints2d": ((21, 2), np.float32), "confidence": ((21,), np.float32), "score": ((), np.float32),
-        }
-        for name, (shape, dtype) in self.arrays.items():
-            setattr(self, name, np.zeros((CHUNK_FRAMES,) + shape, dtype))
+    Candidates per detection: the sampler's answer, then its K hypotheses (backend.maskhand.sampling.candidates),
+    in that side's own convention. Kept until the hands' sides settle and the path through them is chosen."""
 
-    def reserve(self, rows: int) -> None:
-        capacity = len(self.valid)
-        if rows <= capacity:
-            return
-        grown = max(rows, 2 * capacity)
-        for name in self.arrays:
-            old = getattr(self, name)
-            new = np.zeros((grown,) + old.shape[1:], old.dtype)
-            new[:capacity] = old
-            setattr(self, name, new)
+    def __init__(self):
+        self.entries: dict = {}
 
-    def side_track(self, count: int) -> SideTrack:
-        self.reserve(count)
-        return SideTrack(self.valid[:count], self.keypoints2d[:count], self.score[:count])
+    def put(self, track: int, row: int, side: str, samples, scores, betas, uncertainty) -> None:
+        self.entries[track, row] = (side, samples, scores, betas, uncertainty)
 
-    def finish(self, frames: np.ndarray, hand, temporal: bool, footage: Footage) -> dict:
-        count = len(frames)
-        self.reserve(count)  # frames after the last hand were never written
-        valid, samples, scores = self.valid[:count], self.samples[:count], self.scores[:count]
-        if temporal:
-            weights = temporal_weights(samples, scores, valid)
-            pose = weighted_poses(samples, weights).astype(np.float32)
-            betas = np.einsum("nk,nkb->nb", weights, self.betas[:count]).astype(np.float32)
-        else:  # the sampler's own answer (candidate 0)
-            pose, betas = samples[:, 0], self.betas[:count, 0]
-        arrays = empty_side(frames)
-        arrays.update(valid=valid, global_orient=pose[:, 0], hand_pose=pose[:, 1:], betas=betas,
-                      keypoints2d=self.keypoints2d[:count],
-                      keypoint_conf=self.confidence[:count], uncertainty=self.uncertainty[:count],
-                      score=self.score[:count])
-        if valid.any():
-            with torch.no_grad():
-                device = hand.v_template.device
-                keypoints = hand(torch.as_tensor(pose[valid], device=device),
-                                 torch.as_tensor(arrays["betas"][valid], device=device),
-                                 with_vertices=False).keypoints.cpu().numpy()
-            arrays["cam_t"][valid] = fit_translation(keypoints, arrays["keypoints2d"][valid],
-                                                     arrays["keypoint_conf"][valid], footage)
-            arrays["joints3d"][valid] = keypoints + arrays["cam_t"][valid][:, None]
-        for name in ("global_orient", "hand_pose", "betas", "cam_t", "uncertainty"):
-            arrays[name][~valid] = 0
+    def side(self, track: int, row: int) -> str | None:
+        entry = self.entries.get((track, row))
+        return entry[0] if entry else None
+
+
+def _settle_hands(tracker: HandTracker, estimates: _Estimates, estimator: PoseEstimator,
+                  request: CaptureRequest) -> tuple[list[SettledHand], int]:
+    """The hands to write (backend.detect.handedness), each detection estimated as its hand's settled side.
+    Returns (hands, number of detections whose MediaPipe label their hand's side overruled)."""
+    hands, side_of = settle_tracks(tracker.tracks, request.sides)
+    chunk, overruled = [], 0
+    for hand in hands:
+        for track in hand.tracks:
+            for row, detection in zip(track.rows, track.detections):
+                overruled += detection.side != hand.side
+                if estimates.side(track.id, row) != hand.side:
+                    chunk.append((track.id, row, hand.side, detection))
+    with torch_threads(available_cores()):
+        for first in range(0, len(chunk), 2 * CHUNK_FRAMES):
+            _estimate_chunk(chunk[first:first + 2 * CHUNK_FRAMES], estimator, estimates, request)
+    return hands, overruled
+
+
+def _hand_result(hand: SettledHand, estimates: _Estimates, frames: np.ndarray, model, temporal: bool,
+                 footage: Footage) -> dict:
+    """One hand's result arrays over ``frames`` (backend.result), its pose chosen per frame or along the motion."""
+    count = len(frames)
+    arrays = empty_side(frames)
+    rows = [row for track in hand.tracks for row in track.rows]
+    detections = [detection for track in hand.tracks for detection in track.detections]
+    entries = [estimates.entries[track.id, row] for track in hand.tracks for row in track.rows]
+    valid = arrays["valid"]
+    valid[rows] = True
+    if not rows:
         return arrays
+    candidates_per_row = len(entries[0][1])
+    samples = np.zeros((count, candidates_per_row, 16, 3), np.float32)
+    scores = np.zeros((count, candidates_per_row), np.float32)
+    betas = np.zeros((count, candidates_per_row, 10), np.float32)
+    samples[rows] = np.stack([entry[1] for entry in entries])
+    scores[rows] = np.stack([entry[2] for entry in entries])
+    betas[rows] = np.stack([entry[3] for entry in entries])
+    if temporal:
+        weights = temporal_weights(samples, scores, valid)
+        pose = weighted_poses(samples, weights).astype(np.float32)
+        chosen_betas = np.einsum("nk,nkb->nb", weights, betas).astype(np.float32)
+    else:  # the sampler's own answer (candidate 0)
+        pose, chosen_betas = samples[:, 0], betas[:, 0]
+    arrays.update(global_orient=pose[:, 0], hand_pose=pose[:, 1:], betas=chosen_betas)
+    arrays["keypoints2d"][rows] = np.stack([detection.keypoints for detection in detections])
+    arrays["score"][rows] = [detection.score for detection in detections]
+    arrays["keypoint_conf"][rows] = arrays["score"][rows, None]
+    with torch.no_grad():
+        device = model.v_template.device
+        keypoints = model(torch.as_tensor(pose[valid], device=device),
+                          torch.as_tensor(chosen_betas[valid], device=device), with_vertices=False).keypoints.cpu().numpy()
+    arrays["cam_t"][valid] = fit_translation(keypoints, arrays["keypoints2d"][valid], arrays["keypoint_conf"][valid],
+                                             footage)
+    arrays["joints3d"][valid] = keypoints + arrays["cam_t"][valid][:, None]
+    residual = residual_angles_deg(arrays["joints3d"][valid], arrays["keypoints2d"][valid], footage.focal,
+                                   np.array([footage.width / 2, footage.height / 2]))
+    model_uncertainty = np.zeros((count, 16), np.float32)
+    model_uncertainty[rows] = np.stack([entry[4] for entry in entries])
+    arrays["uncertainty"][valid] = evidence_uncertainty(model_uncertainty[valid], residual, arrays["score"][valid])
+    for name in ("global_orient", "hand_pose", "betas", "cam_t", "uncertainty"):
+        arrays[name][~valid] = 0
+    return arrays
 
 
-def _settle_handedness(store: dict, count: int, estimator: PoseEstimator, request: CaptureRequest) -> int:
-    """Drop blips nested in the other hand, then move a lone hand's frames that MediaPipe labelled as
-    the other side back to its side (backend.detect.handedness), estimating them again with that
-    side's mirroring. Returns the number of frames moved or dropped."""
-    tracks = {side: target.side_track(count) for side, target in store.items()}  # views: drops show in them
-    drops = nested_blips(tracks)
-    for row, side in drops:
-        tracks[side].valid[row] = False
-    moves = relabelled_frames(tracks)
-    chunk = []
-    for row, old, new in moves:
-        source = store[old]
-        source.valid[row] = False
-        chunk.append((row, new, HandDetection(source.keypoints2d[row].copy(), new, float(source.score[row]))))
-    for start in range(0, len(chunk), 2 * CHUNK_FRAMES):
-        _estimate_chunk(chunk[start:start + 2 * CHUNK_FRAMES], estimator, store, request)
-    return len(drops) + len(moves)
-
-
-def _estimate_chunk(chunk: list, estimator: PoseEstimator, store: dict, request: CaptureRequest) -> None:
+def _estimate_chunk(chunk: list, estimator: PoseEstimator, estimates: _Estimates, request: CaptureRequest) -> None:
+    """Estimate [(track id, row, side, detection)] in one batch, each as its given side."""
     if not chunk:
         return
-    rows = np.array([row for row, _, _ in chunk])
-    sides = [side for _, side, _ in chunk]
-    is_right = np.array([side == "right" for side in sides])
-    keypoints = np.stack([det.keypoints for _, _, det in chunk])                       # (M, 21, 2)
-    confidence = np.repeat(np.array([det.score for _, _, det in chunk], np.float32)[:, None], 21, 1)
+    is_right = np.array([side == "right" for _, _, side, _ in chunk])
+    keypoints = np.stack([detection.keypoints for _, _, _, detection in chunk])            # (M, 21, 2)
+    confidence = np.repeat(np.array([detection.score for _, _, _, detection in chunk], np.float32)[:, None], 21, 1)
     cues, _ = crop_cues(keypoints, confidence, is_right)
     result = estimator.estimate(cues, request)
     samples, scores, betas = (tensor.cpu().numpy() for tensor in candidates(result))   # right-hand frame
     samples = np.where(is_right[:, None, None, None], samples, mirror_pose(samples))
-    for target in store.values():
-        target.reserve(int(rows.max()) + 1)
-    for m, (row, side) in enumerate(zip(rows, sides)):
-        target = store[side]
-        target.valid[row] = True
-        target.samples[row], target.scores[row], target.betas[row] = samples[m], scores[m], betas[m]
-        target.uncertainty[row] = result.uncertainty[m].cpu().numpy()
-        target.keypoints2d[row], target.confidence[row] = keypoints[m], confidence[m]
-        target.score[row] = confidence[m, 0]
+    uncertainty = result.uncertainty.cpu().numpy()
+    for m, (track, row, side, _) in enumerate(chunk):
+        estimates.put(track, row, side, samples[m], scores[m], betas[m], uncertainty[m])

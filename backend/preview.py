@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .hand_model.layout import KEYPOINT_PARENTS, MANO_TO_OPENPOSE
+from .result import track_side
 
 UNSURE_DEGREES = 30.0   # uncertainty drawn fully red
 # The MANO joint whose uncertainty colours each OpenPose keypoint (a fingertip: its finger's last joint).
@@ -67,8 +68,9 @@ def write_preview(path: str | Path, footage, start: int, end: int, results: dict
             if cancelled():
                 break
             row = index - start
-            for side, arrays in results.items():
+            for track, arrays in results.items():
                 if arrays["valid"][row]:
+                    side = track_side(track)
                     draw_hand(frame, side, arrays, row, hands[side], footage.focal)
             if path.suffix.lower() in (".png", ".jpg", ".jpeg"):
                 cv2.imwrite(str(path), frame)  # a still: the first frame only

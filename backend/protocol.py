@@ -16,6 +16,7 @@ REPLY_TYPES = ("hello", "progress", "warning", "done", "error")  # what the serv
 HANDS = ("left", "right", "both")
 DEVICES = ("auto", "cuda", "cpu")
 ENGINES = ("torch", "onnx")
+MAX_HANDS = 8
 
 # Stable error codes: the add-on and scripts may branch on them; the message is for people.
 ERRORS = {
@@ -51,6 +52,7 @@ class CaptureRequest:
     frame_start: int = 0
     frame_end: int | None = None         # exclusive; None: to the end
     hands: str = "both"
+    max_hands: int = 2                   # the most hands looked for in a frame (any sides): 3+ for two people
     samples: int = 8
     iterations: int = 5
     temperature: float | None = None     # None: the checkpoint's own (its config's sampling.temperature)
@@ -83,6 +85,8 @@ class CaptureRequest:
         for name, allowed in (("hands", HANDS), ("device", DEVICES), ("engine", ENGINES)):
             if getattr(self, name) not in allowed:
                 raise ProtocolError("bad_request", f"'{name}' must be one of {allowed}, not {getattr(self, name)!r}")
+        if not 1 <= self.max_hands <= MAX_HANDS:
+            raise ProtocolError("bad_request", f"max_hands must be between 1 and {MAX_HANDS}, not {self.max_hands}")
         if not (1 <= int(self.samples) <= 64 and 1 <= int(self.iterations) <= 64):
             raise ProtocolError("bad_request", "samples and iterations must be between 1 and 64")
         if self.frame_start < 0 or (self.frame_end is not None and self.frame_end <= self.frame_start):
@@ -97,7 +101,7 @@ class CaptureRequest:
 # Accepted JSON types per request field (bool is refused where a number is meant, and vice versa).
 FIELD_TYPES = {
     "job": (str,), "video": (str,), "output": (str,), "frame_start": (int,), "frame_end": (int, type(None)),
-    "hands": (str,), "samples": (int,), "iterations": (int,), "temperature": (int, float, type(None)),
+    "hands": (str,), "max_hands": (int,), "samples": (int,), "iterations": (int,), "temperature": (int, float, type(None)),
     "temporal": (bool,), "device": (str,), "engine": (str,), "checkpoint": (str, type(None)),
     "mano_folder": (str, type(None)), "mirrored": (bool,), "preview": (str, type(None)),
 }

@@ -31,7 +31,7 @@ def synthetic_capture(frames: int, rng):
     for side in ("right", "left"):
         pose = rng.normal(0, 0.3, (frames, 16, 3))
         hands[side] = HandCapture(side, np.arange(frames), np.ones(frames, bool), pose, rng.normal(0, 0.05, (frames, 3)),
-                                  rng.uniform(0, 30, (frames, 16)), np.zeros((frames, 21, 2)))
+                                  rng.uniform(0, 30, (frames, 16)), np.zeros((frames, 21, 2)), np.ones(frames))
     return Capture(Path("bench.npz"), 30.0, (640, 480), 12500.0, "bench", hands)
 
 

@@ -16,6 +16,7 @@ from .operators import backend, bone_map, capture, rig
 _classes = (
     preferences.MaskHandPreferences,
     properties.MaskHandBoneMapEntry,
+    properties.MaskHandTrack,
     properties.MaskHandCaptureSettings,
     properties.MaskHandJobState,
     *capture.classes,

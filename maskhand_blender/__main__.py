@@ -6,13 +6,14 @@ Run with the project environment's Python (bpy and the backend's packages: ``too
 from the MaskHand folder. Without VIDEO it first renders the project's own sample clip (the
 built-in hand going through a few gestures, tools/sample_clip.py), so it works on a fresh machine
 with nothing downloaded. Blender runs the add-on from this folder, starts the backend as the
-add-on does, keys MaskHand hands, saves the .blend and renders the picture: the footage frame
-(with what the capture saw, from the backend's preview) beside the keyed hand seen through the
-footage's camera.
+add-on does, keys a MaskHand hand per track found, saves the .blend and renders the picture: the
+footage frame (with what the capture saw, from the backend's preview) beside the keyed hand seen
+through the footage's camera.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import subprocess
 import sys
 import time
@@ -91,7 +92,7 @@ def capture(args) -> int:
     settings.frame_start, settings.frame_end = args.frame_start, args.frame_end
     settings.samples, settings.iterations = args.samples, args.iterations
     check_settings(context, settings)
-    plan = capture_plan(context, settings)
+    plan = dataclasses.replace(capture_plan(context, settings), every_track=True)  # one built-in hand per track
     request = capture_request(context, settings, preferences)
     backend = BackendProcess(args.backend_python, REPO, LOG_PATH)
     try:
@@ -104,9 +105,7 @@ def capture(args) -> int:
         return 1
     for warning in job.warnings:
         log(f"warning: {warning}")
-    summary = apply_capture(context, plan, job.done["result"], request)
-    settings.last_result, settings.last_summary = job.done["result"], summary
-    log(summary)
+    log(apply_capture(context, plan, job.done["result"], request))
     scene = context.scene
     keyed = [obj for obj in scene.objects if obj.type == "ARMATURE" and obj.animation_data]
     if keyed:
@@ -128,12 +127,12 @@ def write_picture(context, args, video: Path, done: dict, request: dict, backend
     from .result_file import read_capture
 
     capture = read_capture(done["result"])
-    counts = {side: int(hand.valid.sum()) for side, hand in capture.hands.items()}
+    counts = {track: hand.frames_found for track, hand in capture.hands.items()}
     if not any(counts.values()):
         log("picture: no hand was found in the footage; no picture written")
         return
-    side = max(counts, key=counts.get)
-    hand = capture.hands[side]
+    track = max(counts, key=counts.get)
+    hand = capture.hands[track]
     row = int(np.flatnonzero(hand.valid)[len(np.flatnonzero(hand.valid)) // 2])  # the middle frame with a hand
     footage_frame = int(hand.frames[row])
     still = args.preview.with_name(args.preview.stem + ".footage.png").resolve()
@@ -172,7 +171,7 @@ def write_picture(context, args, video: Path, done: dict, request: dict, backend
     picture.pixels.foreach_set(np.concatenate([left, right], 1).astype(np.float32).ravel())
     picture.filepath_raw, picture.file_format = str(args.preview.resolve()), "PNG"
     picture.save()
-    log(f"wrote {args.preview} (frame {footage_frame}: footage and what the capture saw | the keyed {side} hand)")
+    log(f"wrote {args.preview} (frame {footage_frame}: footage and what the capture saw | the keyed {track} hand)")
 
 
 def main(argv=None) -> int:

@@ -1,6 +1,6 @@
-"""Key a capture result onto armatures: one new action per hand, nothing the user had is changed.
+"""Key a capture result onto armatures: one new action per hand track, nothing the user had is changed.
 
-Each hand gets its own action, named after the footage. Where both hands go onto one armature
+Each track gets its own action, named after the footage and the track. Where two go onto one armature
 (a character), the first plays as the armature's action and the second as an NLA strip below
 it: the two touch different bones, so both play, and each stays a separate action to edit.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 import bpy
 
 from .hand_data import load_hand_rest
-from .result_file import Capture
+from .result_file import Capture, track_label
 from .retarget.apply import key_hand, scene_frames
 from .retarget.presets import BoneMap
 
@@ -29,21 +29,20 @@ CAPTURE_PROPERTY = "maskhand_capture"  # on each action: where it came from, for
 
 
 def import_capture(context: bpy.types.Context, capture: Capture, targets: dict, footage: str, request: dict | None = None) -> list:
-    """targets: side -> HandTarget; ``footage`` names the actions (and, with the backend ``request``, lets a
-    span be re-sampled later). Returns one summary dict per keyed hand."""
-    footage_name = Path(footage).name
+    """targets: track name -> HandTarget; ``footage`` names the actions (and, with the backend ``request``, lets
+    a span be re-sampled later). Returns one summary dict per keyed track."""
     summaries, playing = [], set()
-    for side, target in targets.items():
-        hand = capture.hands.get(side)
+    for track, target in targets.items():
+        hand = capture.hands.get(track)
         if hand is None:
             continue
         frames = scene_frames(hand.frames, capture.fps, context.scene)
-        name = f"{Path(footage_name).stem} {side.capitalize()} Hand"
-        summary = key_hand(target.rig, hand, target.bone_map, load_hand_rest(side), frames, name,
+        name = f"{Path(footage).stem} {track_label(track)} Hand"
+        summary = key_hand(target.rig, hand, target.bone_map, load_hand_rest(hand.side), frames, name,
                            key_location=target.standalone)
         writer = summary.pop("writer")
         writer.action[CAPTURE_PROPERTY] = json.dumps({
-            "footage": footage, "fps": capture.fps, "first_frame": int(hand.frames[0]), "side": side,
+            "footage": footage, "fps": capture.fps, "first_frame": int(hand.frames[0]), "track": track,
             "scene_start": context.scene.frame_start, "scene_fps": context.scene.render.fps / context.scene.render.fps_base,
             "bone_map": target.bone_map.to_json(), "request": request or {}})
         if target.rig.name in playing:
@@ -54,5 +53,5 @@ def import_capture(context: bpy.types.Context, capture: Capture, targets: dict, 
         else:
             writer.assign(target.rig)
             playing.add(target.rig.name)
-        summaries.append({"side": side, "rig": target.rig.name, "action": writer.action.name, **summary})
+        summaries.append({"track": track, "rig": target.rig.name, "action": writer.action.name, **summary})
     return summaries

@@ -1,7 +1,8 @@
-"""View3D > Sidebar > MaskHand: footage, rig, quality, Capture with progress, the last result."""
+"""View3D > Sidebar > MaskHand: footage, rig, quality, Capture with progress, the last result and its further tracks."""
 import bpy
 
 from .capture_setup import hypotheses_differ
+from .result_file import track_label
 
 
 class SidebarPanel:
@@ -72,6 +73,16 @@ class MASKHAND_PT_custom_map(SidebarPanel, bpy.types.Panel):
             row.prop(entry, "bone", text=entry.joint, icon="CHECKMARK" if found else "BONE_DATA")
 
 
+class MASKHAND_UL_tracks(bpy.types.UIList):
+    """The last capture's further tracks: which hand, on how many frames, how sure the detector was of it."""
+
+    def draw_item(self, context, layout, data, item, icon, active_data, active_property, index=0, flt_flag=0):
+        row = layout.row(align=True)
+        row.label(text=track_label(item.name), icon="VIEW_PAN")
+        row.label(text=f"{item.frames_found} frames")
+        row.label(text=f"score {item.mean_score:.2f}")
+
+
 class MASKHAND_PT_last_result(SidebarPanel, bpy.types.Panel):
     bl_label = "Last Capture"
     bl_parent_id = "MASKHAND_PT_capture"
@@ -87,9 +98,14 @@ class MASKHAND_PT_last_result(SidebarPanel, bpy.types.Panel):
             layout.prop(settings, "last_result", text="Result")
         if settings.last_warnings:
             layout.label(text=settings.last_warnings, icon="ERROR")
+        if settings.tracks:
+            layout.label(text="Further tracks, not keyed by the capture:")
+            layout.template_list("MASKHAND_UL_tracks", "", settings, "tracks", settings, "active_track", rows=2)
+            layout.prop(settings, "track_target")
+            layout.operator("maskhand.key_track", icon="KEYINGSET")
         if settings.log_path:
             layout.operator("wm.path_open", text="Open Backend Log", icon="TEXT").filepath = settings.log_path
         layout.operator("maskhand.import_result", icon="IMPORT")
 
 
-classes = (MASKHAND_PT_capture, MASKHAND_PT_custom_map, MASKHAND_PT_last_result)
+classes = (MASKHAND_PT_capture, MASKHAND_PT_custom_map, MASKHAND_UL_tracks, MASKHAND_PT_last_result)

@@ -21,6 +21,14 @@ class MaskHandBoneMapEntry(bpy.types.PropertyGroup):
     bone: bpy.props.StringProperty(name="Bone", description="Bone name; {side} stands for the side's spelling")
 
 
+class MaskHandTrack(bpy.types.PropertyGroup):
+    """A track of the last capture that the capture did not key (a second right hand, ...); ``name`` is the track's."""
+
+    frames_found: bpy.props.IntProperty(name="Frames With a Hand")
+    mean_score: bpy.props.FloatProperty(name="Mean Score", description="The detector's mean confidence in the hand, "
+                                        "over the frames where it was found")
+
+
 class MaskHandCaptureSettings(bpy.types.PropertyGroup):
     footage: bpy.props.StringProperty(name="Footage", subtype="FILE_PATH",
                                       description="Video (or still image) of your hands")
@@ -52,6 +60,14 @@ class MaskHandCaptureSettings(bpy.types.PropertyGroup):
     last_result: bpy.props.StringProperty(name="Last Result", subtype="FILE_PATH")
     last_summary: bpy.props.StringProperty(name="Summary")
     last_warnings: bpy.props.StringProperty(name="Warnings")
+    last_source: bpy.props.StringProperty(name="Source", options={"HIDDEN"},
+                                          description="The last capture's footage and backend request, as JSON: a "
+                                                      "track keyed later remembers them, to re-sample its spans")
+    tracks: bpy.props.CollectionProperty(type=MaskHandTrack)
+    active_track: bpy.props.IntProperty(name="Track")
+    track_target: bpy.props.PointerProperty(name="Track Target", type=bpy.types.Object, poll=_is_armature,
+                                            description="Armature to key the chosen track onto; empty with the "
+                                                        "MaskHand Hand preset builds a hand")
     log_path: bpy.props.StringProperty(name="Backend Log", subtype="FILE_PATH")
 
 

@@ -4,11 +4,11 @@ import json
 import numpy as np
 import pytest
 
-from backend.result import empty_side, write_result
 from maskhand_blender.backend_client import PROTOCOL_VERSION, CaptureJob, check_backend_setup, BackendError
-from maskhand_blender.result_file import ResultFileError, read_capture
+from maskhand_blender.result_file import HandCapture, ResultFileError, read_capture, track_label, track_side
 from maskhand_blender.retarget.presets import (BUILTIN_PRESETS, JOINTS, BoneMapError, builtin_preset, load_bone_map,
                                                save_bone_map)
+from tests.result_files import track_arrays, write_result_file
 
 
 @pytest.mark.parametrize("name", BUILTIN_PRESETS)
@@ -40,23 +40,73 @@ def test_bone_map_files_round_trip_and_bad_ones_are_named(tmp_path):
         load_bone_map(tmp_path / "unknown.json")
 
 
-def test_the_add_on_reads_what_the_backend_writes(tmp_path):
+def test_a_schema_2_result_reads_every_track_with_its_name_side_and_summary(tmp_path):
     frames = np.arange(5, 9)
-    right = empty_side(frames)
-    right["valid"][1:] = True
-    right["hand_pose"][:, 2, 1] = 0.5
-    right["uncertainty"][:] = 7.0
-    path = write_result(tmp_path / "r.npz", {"right": right}, 25.0, (640, 480), 12500.0, "maskhand-k", "1")
+    path = write_result_file(tmp_path / "r.npz", {
+        "right": track_arrays(frames, [False, True, True, True], score=0.9, bend=0.5),
+        "left": track_arrays(frames, [True, True, False, False], score=0.8),
+        "right_2": track_arrays(frames, [False, False, True, True], score=0.6)})
     capture = read_capture(path)
-    hand = capture.hands["right"]
-    assert capture.fps == 25.0 and capture.image_size == (640, 480) and list(capture.hands) == ["right"]
-    assert hand.pose.shape == (4, 16, 3) and hand.pose[0, 3, 1] == 0.5 and list(hand.frames) == [5, 6, 7, 8]
-    assert hand.valid.tolist() == [False, True, True, True] and hand.uncertainty.shape == (4, 16)
-    arrays = dict(np.load(path))
-    arrays["schema_version"] = np.int64(2)
-    np.savez(tmp_path / "future.npz", **arrays)
-    with pytest.raises(ResultFileError, match="schema 2; this add-on reads schema 1"):
-        read_capture(tmp_path / "future.npz")
+    assert list(capture.hands) == ["right", "left", "right_2"]          # file order
+    assert [(hand.name, hand.side) for hand in capture.hands.values()] == [
+        ("right", "right"), ("left", "left"), ("right_2", "right")]
+    assert [(hand.frames_found, round(hand.mean_score, 6)) for hand in capture.hands.values()] == [
+        (3, 0.9), (2, 0.8), (2, 0.6)]
+    assert capture.fps == 25.0 and capture.image_size == (640, 480)
+    right = capture.hands["right"]
+    assert right.pose.shape == (4, 16, 3) and right.pose[0, 1, 2] == 0.5 and list(right.frames) == [5, 6, 7, 8]
+    assert right.valid.tolist() == [False, True, True, True] and right.uncertainty.shape == (4, 16)
+    assert right.score.shape == (4,)
+
+
+def test_the_mean_score_counts_only_frames_with_a_hand():
+    score = np.array([0.1, 0.7, 0.9])
+    hand = HandCapture("left_3", np.arange(3), np.array([False, True, True]), np.zeros((3, 16, 3)), np.zeros((3, 3)),
+                       np.zeros((3, 16)), np.zeros((3, 21, 2)), score)
+    assert hand.side == "left" and hand.frames_found == 2 and hand.mean_score == pytest.approx(0.8)
+    hand.valid[:] = False
+    assert hand.mean_score == 0.0
+
+
+@pytest.mark.parametrize("name, side", [("right", "right"), ("left", "left"), ("right_2", "right"),
+                                        ("left_12", "left")])
+def test_a_track_side_is_its_name_before_the_number(name, side):
+    assert track_side(name) == side
+    assert track_label(name) == name.replace("_", " ").capitalize()
+
+
+@pytest.mark.parametrize("name", ["middle", "right2", "right_", "Right", "right_x"])
+def test_a_track_name_that_is_not_a_side_is_refused(name, tmp_path):
+    with pytest.raises(ValueError, match="not 'right' or 'left'"):
+        track_side(name)
+    path = write_result_file(tmp_path / "odd.npz", {name: track_arrays(np.arange(2), [True, True])})
+    with pytest.raises(ResultFileError, match=f"odd.npz' holds a track named '{name}'.*damaged"):
+        read_capture(path)
+
+
+def test_a_schema_1_result_still_reads(tmp_path):
+    frames = np.arange(3)
+    path = write_result_file(tmp_path / "v1.npz", {"left": track_arrays(frames, [True, False, True], score=0.5),
+                                                    "right": track_arrays(frames, [True, True, True])},
+                             schema_version=1)
+    capture = read_capture(path)
+    assert list(capture.hands) == ["left", "right"]
+    assert [(hand.name, hand.side, hand.frames_found) for hand in capture.hands.values()] == [
+        ("left", "left", 2), ("right", "right", 3)]
+    assert capture.hands["left"].mean_score == pytest.approx(0.5)
+
+
+def test_other_schemas_and_broken_files_are_refused_with_what_to_do(tmp_path):
+    path = write_result_file(tmp_path / "future.npz", {"right": track_arrays(np.arange(2), [True, True])},
+                             schema_version=3)
+    with pytest.raises(ResultFileError, match="future.npz' has result schema 3; this add-on reads schema 1 and 2: "
+                                              "update the add-on and the backend together"):
+        read_capture(path)
+    arrays = track_arrays(np.arange(2), [True, True])
+    del arrays["score"]
+    write_result_file(tmp_path / "short.npz", {"right": arrays})
+    with pytest.raises(ResultFileError, match="lacks right/score: the file is incomplete; run the capture again"):
+        read_capture(tmp_path / "short.npz")
     with pytest.raises(ResultFileError, match="not found"):
         read_capture(tmp_path / "none.npz")
     (tmp_path / "text.npz").write_text("no")

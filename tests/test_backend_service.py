@@ -103,7 +103,10 @@ def test_capture_a_clip_with_hands(backend, clip_with_hands, tmp_path):
     assert [m["frame"] for m in progress if m["stage"] == "capturing"] == [2, 6]
     result = read_result(output)
     assert result["header"]["image_size"].tolist() == [640, 480]
-    for side in ("left", "right"):
+    # Both hands in the photo are right hands (the OK sign and the thumbs-up): two right tracks, an empty left.
+    assert result["header"]["tracks"].tolist() == ["right", "left", "right_2"]
+    assert not result["left"]["valid"].any()
+    for side in ("right", "right_2"):
         assert result[side]["valid"].sum() >= 6, side
         # sane: the reconstructed keypoints reproject near the detected 2D keypoints. On these real hands
         # the CPU-trained default reaches 0.05-0.15 hand sizes (an untrained model: 0.4).
@@ -213,10 +216,11 @@ def test_cli_on_real_photographs(shared_data, photo, tmp_path):
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "\r" not in completed.stderr  # no progress bar when stderr is not a terminal
     result = read_result(output)
-    assert sum(int(result[side]["valid"].sum()) for side in ("left", "right")) == 2
-    for side in ("left", "right"):
-        if result[side]["valid"].any():
-            assert reprojection_error_in_hand_sizes(result, side) < REAL_PHOTO_TOLERANCE
+    tracks = result["header"]["tracks"].tolist()
+    assert sum(int(result[track]["valid"].sum()) for track in tracks) == 2
+    for track in tracks:
+        if result[track]["valid"].any():
+            assert reprojection_error_in_hand_sizes(result, track) < REAL_PHOTO_TOLERANCE
     assert cv2.imread(str(preview)).shape[:2] == tuple(result["header"]["image_size"][::-1])
 
 

@@ -35,10 +35,68 @@ def test_a_capture_keys_the_hands_found_in_the_clip(observed):
 
 
 @pytest.mark.slow
-def test_capture_and_import_are_single_undoable_operators(observed):
+def test_capture_import_and_key_track_are_single_undoable_operators(observed):
     assert observed["import_operator"] == ["FINISHED"] and observed["import_added"]
-    for name in ("MASKHAND_OT_capture", "MASKHAND_OT_import_result"):
+    for name in ("MASKHAND_OT_capture", "MASKHAND_OT_import_result", "MASKHAND_OT_key_track"):
         assert "UNDO" in observed["undo_flags"][name]
+
+
+@pytest.mark.slow
+def test_three_tracks_key_right_and_left_and_list_the_third(observed):
+    assert observed["three_import"] == ["FINISHED"]
+    for rig, side in (("MaskHand Right", "Right"), ("MaskHand Left", "Left")):
+        keyed = observed["three_keyed"][rig]
+        assert keyed["action"] == f"three tracks {side} Hand" and max(keyed["keys"].values()) == 10, keyed
+    assert '["maskhand_detected_right"][0]' in observed["three_keyed"]["MaskHand Right"]["keys"]
+    assert observed["three_listed"] == [["right_2", 8, 0.6]]
+    assert "further tracks to key from Last Capture: right_2" in observed["three_summary"]
+    assert {"MASKHAND_UL_tracks", "Right 2 | 8 frames | score 0.60", "track_target",
+            "maskhand.key_track"} <= set(observed["panel_tracks"])
+
+
+@pytest.mark.slow
+def test_the_panel_keys_the_third_track_onto_a_second_armature_and_changes_nothing_else(observed):
+    assert observed["key_track"] == ["FINISHED"]
+    assert observed["key_track_first_unchanged"]
+    before, after = observed["key_track_second_before"], observed["key_track_second"]
+    assert before["action"] == "Wave" and after["action"] == "three tracks Right 2 Hand"
+    assert after["nla"] == ["Wave"] and observed["key_track_wave_unchanged"]   # the user's action plays below
+    assert after["keys"]['["maskhand_detected_right_2"][0]'] == 10
+    assert after["keys"]['pose.bones["index1.R"].rotation_quaternion[0]'] == 8   # frames with a hand
+    assert observed["key_track_source"] == {"track": "right_2", "resample_hands": "right"}
+    assert observed["resample_side_only"] == "right"
+
+
+@pytest.mark.slow
+def test_a_track_goes_onto_a_new_hand_or_beside_its_side_on_one_rig(observed):
+    assert observed["key_track_new_hand"] == ["FINISHED"]
+    assert observed["key_track_new_hand_action"] == "three tracks Right 2 Hand.001"
+    assert observed["key_track_same_side"] == ["FINISHED"]
+    assert observed["same_side_flags"] == ["maskhand_detected_right", "maskhand_detected_right_2"]
+
+
+@pytest.mark.slow
+def test_keying_a_track_names_what_stops_it(observed):
+    assert "no capture yet" in observed["key_track_before_a_capture"]
+    errors = observed["key_track_errors"]
+    assert "armature 'Second Hand' has no bones" in errors["armature_lacks_bones"]
+    assert "the Rigify preset needs an armature to key track 'right_2'" in errors["rigify_without_target"]
+    assert "no track chosen" in errors["no_track_chosen"]
+    assert "track 'right_2' is not in" in errors["track_gone"] and "one track.npz" in errors["track_gone"]
+
+
+@pytest.mark.slow
+def test_the_headless_job_keys_every_track_on_a_hand_of_its_own(observed):
+    assert observed["every_track"].startswith("keyed right hand on 'MaskHand Right.001'")
+    assert "right_2 hand on 'MaskHand Right 2.001'" in observed["every_track"]
+    assert {"MaskHand Right.001", "MaskHand Left.001", "MaskHand Right 2.001"} <= set(observed["every_track_added"])
+
+
+@pytest.mark.slow
+def test_a_schema_1_result_still_imports(observed):
+    assert observed["version_1_import"] == ["FINISHED"]
+    assert observed["version_1_actions"] == ["version one Left Hand", "version one Right Hand"]
+    assert observed["version_1_listed"] == 0
 
 
 @pytest.mark.slow

@@ -1,94 +1,91 @@
-"""One handedness per hand over time: fixes MediaPipe's label flips while a single hand is in view.
+"""Settling the tracks once the footage is read: which hands to keep, their sides and names.
 
-MediaPipe decides left or right per frame from the hand's appearance, and an open hand seen
-from the front or the back is close to a mirror image of the other side: with one hand in view
-the label can flip for a few frames at a time. The tracker (``tracker.HandTracker``) keeps two
-hands apart by position, but a lone hand has no partner to be told from, so a flipped label
-moves it to the other side's track and the capture keys a second, spurious hand.
+``tracker.HandTracker`` gives one track per stretch of continuous motion of one hand, with the
+vote of its labels. Here, in order:
 
-Once the footage is read, each *run* of frames in which exactly one hand is seen and it moves
-continuously (no gap, no jump) is one physical hand. Its side is the majority of the per-frame
-labels weighted by MediaPipe's handedness confidence, and the run's frames that were filed
-under the other side move to it. Runs with both hands in view are left to the tracker, except a second "hand" that lives a frame
-or two nested inside the first one's box: a piece of that hand, which the lone hand's run absorbs.
+1. **Blips.** A track of at most ``BLIP_FRAMES`` frames whose every detection sits mostly
+   inside another hand's box is a piece of that hand which MediaPipe fitted for a moment: it
+   is dropped. (Two real hands that overlap, interlocked fingers, stay so for many frames.)
+2. **Sides.** Each track takes the side its labels vote for. One exception: when the user asked
+   for one side and the footage never holds two hands at once, the one hand in view is that
+   side whatever MediaPipe calls it (the user's word over MediaPipe's label: on renders and
+   side views MediaPipe often calls a right hand left). Tracks of a side not asked for go.
+3. **Names.** Tracks of one side whose spans of frames do not overlap are one hand that left the view and
+   came back: they are joined. The joined hands of a side are named by the frames they hold,
+   most first: ``right``, ``right_2``, ... (``left``, ``left_2``, ...).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
+from .mediapipe_hands import box_area, share_inside
+from .tracker import Track
 
-from ..frame_runs import true_runs
-from .mediapipe_hands import box_area, keypoint_box, share_inside
-
-MAX_STEP = 1.0  # hand sizes the hand's centre may move between consecutive frames of one run
-BLIP_FRAMES = 2  # a nested second detection seen for at most this many frames in a row is a blip
+BLIP_FRAMES = 2  # a nested detection seen for at most this many frames is a blip
 NESTED = 0.7     # share of the smaller box inside the larger one
 
 
 @dataclass
-class SideTrack:
-    """One side's per-frame detections as the pipeline stored them."""
+class SettledHand:
+    """One hand of the result: its name and side, and the tracks that make it (their spans do not overlap)."""
 
-    valid: np.ndarray        # (N,) bool
-    keypoints2d: np.ndarray  # (N, 21, 2) pixels
-    score: np.ndarray        # (N,) handedness confidence
+    name: str
+    side: str
+    tracks: list
 
-
-def nested_blips(tracks: dict[str, SideTrack]) -> list[tuple[int, str]]:
-    """Short-lived detections nested inside the other side's hand: [(frame row, side)] to drop.
-
-    Two real hands that overlap (interlocked fingers) stay overlapped for many frames; a blip
-    of ``BLIP_FRAMES`` or fewer, mostly inside the other hand's box and smaller than it, is a
-    fragment of that hand which MediaPipe fitted for a moment."""
-    if set(tracks) != {"left", "right"}:
-        return []
-    drops = []
-    for side, other in (("left", "right"), ("right", "left")):
-        for run in true_runs(tracks[side].valid):
-            if len(run) <= BLIP_FRAMES and all(tracks[other].valid[r] and _nested(tracks[side].keypoints2d[r],
-                                                                                 tracks[other].keypoints2d[r])
-                                               for r in run):
-                drops += [(r, side) for r in run]
-    return sorted(drops)
+    @property
+    def frame_count(self) -> int:
+        return sum(len(track.rows) for track in self.tracks)
 
 
-def _nested(small: np.ndarray, large: np.ndarray) -> bool:
-    """Keypoints (21, 2) ``small`` have the smaller box, mostly inside the box of ``large``."""
-    small_box, large_box = keypoint_box(small), keypoint_box(large)
-    return 0 < box_area(small_box) <= box_area(large_box) and share_inside(small_box, large_box) >= NESTED
+def settle_tracks(tracks: list[Track], sides: tuple) -> tuple[list[SettledHand], dict]:
+    """The hands to write, in name order (``right``, ``left``, ``right_2``, ...; a side asked for with no
+    hand is there, empty), and each kept track's settled side: ({track id: side})."""
+    blips = {track.id for track in tracks if _is_blip(track, tracks)}
+    kept = [track for track in tracks if track.id not in blips]
+    side_of = {track.id: track.side for track in kept}
+    if len(sides) == 1 and sides[0] not in side_of.values() and not _any_overlap(kept):
+        side_of = {track.id: sides[0] for track in kept}
+    hands = {}
+    for side in sides:
+        groups: list[list[Track]] = []
+        for track in sorted((t for t in kept if side_of[t.id] == side), key=lambda t: (-len(t.rows), t.id)):
+            group = next((g for g in groups if not any(_overlap(track, other) for other in g)), None)
+            if group is None:
+                groups.append([track])
+            else:
+                group.append(track)
+        groups.sort(key=lambda g: -sum(len(t.rows) for t in g))
+        hands[side] = [SettledHand(side if n == 0 else f"{side}_{n + 1}", side, sorted(g, key=lambda t: t.rows[0]))
+                       for n, g in enumerate(groups)] or [SettledHand(side, side, [])]  # every side asked for is written
+    ordered = []
+    for rank in range(max((len(h) for h in hands.values()), default=0)):
+        ordered += [hands[side][rank] for side in ("right", "left") if side in hands and rank < len(hands[side])]
+    return ordered, {track.id: side_of[track.id] for hand in ordered for track in hand.tracks}
 
 
-def relabelled_frames(tracks: dict[str, SideTrack]) -> list[tuple[int, str, str]]:
-    """Frames whose hand belongs to the other side: [(frame row, from side, to side)].
-
-    Needs both sides; with one side captured a hand labelled as the other is never taken."""
-    if set(tracks) != {"left", "right"}:
-        return []
-    left, right = tracks["left"], tracks["right"]
-    single = left.valid ^ right.valid
-    moves = []
-    for run in _continuous_runs(single, tracks):
-        sides = ["right" if right.valid[row] else "left" for row in run]
-        votes = sum((1.0 if side == "right" else -1.0) * max(float(tracks[side].score[row]), 1e-3)
-                    for row, side in zip(run, sides))
-        if votes == 0:
-            continue
-        majority = "right" if votes > 0 else "left"
-        moves += [(row, side, majority) for row, side in zip(run, sides) if side != majority]
-    return moves
+def _overlap(a: Track, b: Track) -> bool:
+    """The two tracks' spans of frames overlap: both hands were in view at once."""
+    return a.rows[0] <= b.rows[-1] and b.rows[0] <= a.rows[-1]
 
 
-def _continuous_runs(single: np.ndarray, tracks: dict[str, SideTrack]):
-    """Runs of consecutive single-hand frames, split where the hand jumps between frames."""
-    for frames in true_runs(single):
-        run, previous = [], None
-        for row in frames:
-            keypoints = tracks["right" if tracks["right"].valid[row] else "left"].keypoints2d[row]
-            centre, size = keypoints.mean(0), max(float(np.ptp(keypoints, 0).max()), 1.0)
-            if previous is not None and np.linalg.norm(centre - previous) > MAX_STEP * size:
-                yield run
-                run = []
-            run.append(row)
-            previous = centre
-        yield run
+def _any_overlap(tracks: list[Track]) -> bool:
+    return any(_overlap(a, b) for i, a in enumerate(tracks) for b in tracks[i + 1:])
+
+
+def _is_blip(track: Track, tracks: list[Track]) -> bool:
+    if len(track.rows) > BLIP_FRAMES:
+        return False
+    others = {row: [] for row in track.rows}
+    for other in tracks:
+        if other is not track:
+            for row, detection in zip(other.rows, other.detections):
+                if row in others:
+                    others[row].append(detection)
+    return all(any(_nested(detection.box, other.box) for other in others[row])
+               for row, detection in zip(track.rows, track.detections))
+
+
+def _nested(small, large) -> bool:
+    """Box ``small`` is the smaller one and lies mostly inside box ``large``."""
+    return 0 < box_area(small) <= box_area(large) and share_inside(small, large) >= NESTED

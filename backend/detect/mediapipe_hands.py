@@ -6,6 +6,10 @@ are added on top:
 * **Handedness for ordinary footage.** MediaPipe labels hands as if the image were a mirrored
   selfie, so "Left" is the subject's right hand: labels are swapped. (Mirrored footage is
   un-mirrored by the pipeline before it gets here.)
+* **Only hands.** Every detection, from either pass, has passed MediaPipe's hand-presence score
+  (the landmark network's own "is this a hand" output, gated at ``PRESENCE_THRESHOLD``; the
+  legacy solution exposes the gate, not the score) and the plausibility check of its 21
+  keypoints (``plausibility.implausibility``).
 * **Recall.** The palm detector looks at the whole frame at 192x192 and misses hands that
   are small in it. When a frame yields fewer hands than asked for, a second pass runs the
   detector on overlapping tiles (2x2 and 3x3, each 1.5x a grid cell), maps what it finds back
@@ -19,7 +23,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .plausibility import implausibility
 
+
+PRESENCE_THRESHOLD = 0.5  # MediaPipe's own default for its hand-presence gate
 TILE_GRIDS = (2, 3)
 TILE_OVERLAP = 1.5
 TILE_MIN_SCORE = 0.85
@@ -31,8 +38,16 @@ FRAGMENT_INSIDE = 0.7   # ... with at least this share of itself inside it is a 
 @dataclass
 class HandDetection:
     keypoints: np.ndarray   # (21, 2) pixels, MediaPipe / OpenPose order
-    side: str               # "right" or "left": the subject's hand
-    score: float            # MediaPipe's handedness confidence
+    side: str               # "right" or "left": the subject's hand, by MediaPipe's label (un-mirrored)
+    score: float            # MediaPipe's handedness confidence in that label
+    depth: np.ndarray | None = None   # (21,) MediaPipe's relative z, pixels (the x scale), wrist at 0
+    world: np.ndarray | None = None   # (21, 3) MediaPipe's world landmarks, metres, about the hand's centre
+
+    def implausibility(self) -> str | None:
+        """Why these keypoints are not a hand's (``plausibility.implausibility``), or None."""
+        if self.world is None or self.depth is None:
+            return None
+        return implausibility(np.concatenate([self.keypoints, self.depth[:, None]], 1), self.world)
 
     @property
     def box(self) -> np.ndarray:
@@ -93,11 +108,14 @@ class MediaPipeHands:
         self.extra_passes, self.recall_interval = extra_passes, recall_interval
         self._frames_since_recall = recall_interval
         solution = mp.solutions.hands
+        # min_tracking_confidence is the threshold of the landmark network's hand-presence score, in
+        # either mode (mediapipe/python/solutions/hands.py: handlandmarkcpu__ThresholdingCalculator).
         self._full = solution.Hands(static_image_mode=not video, max_num_hands=max_hands,
                                     model_complexity=model_complexity, min_detection_confidence=min_confidence,
-                                    min_tracking_confidence=0.5)
+                                    min_tracking_confidence=PRESENCE_THRESHOLD)
         self._tiles = solution.Hands(static_image_mode=True, max_num_hands=max_hands, model_complexity=model_complexity,
-                                     min_detection_confidence=min_confidence) if extra_passes else None
+                                     min_detection_confidence=min_confidence,
+                                     min_tracking_confidence=PRESENCE_THRESHOLD) if extra_passes else None
 
     def __enter__(self):
         return self
@@ -139,9 +157,14 @@ class MediaPipeHands:
         result = graph.process(rgb)
         height, width = rgb.shape[:2]
         detections = []
-        for landmarks, handedness in zip(result.multi_hand_landmarks or [], result.multi_handedness or []):
-            points = np.array([[p.x * width + offset[0], p.y * height + offset[1]] for p in landmarks.landmark])
+        for landmarks, world, handedness in zip(result.multi_hand_landmarks or [], result.multi_hand_world_landmarks or [],
+                                                result.multi_handedness or []):
+            points = np.array([[p.x * width + offset[0], p.y * height + offset[1], p.z * width]
+                               for p in landmarks.landmark])                                    # (21, 3)
             label = handedness.classification[0].label.lower()          # as if the image were mirrored
             side = "right" if label == "left" else "left"
-            detections.append(HandDetection(points, side, float(handedness.classification[0].score)))
+            detection = HandDetection(points[:, :2], side, float(handedness.classification[0].score), points[:, 2],
+                                      np.array([[p.x, p.y, p.z] for p in world.landmark]))
+            if detection.implausibility() is None:
+                detections.append(detection)
         return detections

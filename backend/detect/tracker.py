@@ -1,91 +1,107 @@
-"""Keeps each hand's left/right identity steady across frames.
+"""Following hands through the footage: tracks are hands, not sides.
 
-MediaPipe decides handedness per frame, and on hard frames (a fist seen edge-on, crossed
-hands) it flips. The tracker trusts spatial continuity over the per-frame label: each side
-has a track with its last box; a new frame's detections are assigned to the tracks by the
-cheapest matching of box-centre distance (in hand sizes) plus a penalty for disagreeing with
-the label. A track's side changes only when the labels have contradicted it for
-``switch_after`` consecutive frames.
+Each track is one physical hand, kept by spatial continuity. A frame's detections go to the
+live tracks by the cheapest assignment (``scipy.optimize.linear_sum_assignment``) of the
+distance from each track's predicted centre (constant velocity), in hand sizes, plus a small
+cost for a label that disagrees with the track's side so far (it breaks ties when two hands
+of different sides cross). A detection further than ``MAX_JUMP`` from every track starts a
+new track, so two hands of one side (a handshake) are two tracks; a track unseen for
+``LOST_AFTER`` frames ends.
+
+A track's side is the vote of its frames' labels, each weighted by MediaPipe's handedness
+confidence (``Track.side``): a label that flips for a few frames does not move the hand, and
+a confident detection is never relabelled to fill a side that has no hand. Settling the
+tracks once the footage is read (naming them, joining a hand that left and came back) is
+``handedness.settle_tracks``.
 """
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from .mediapipe_hands import HandDetection
 
-LABEL_PENALTY = 0.75     # in hand sizes of centre distance
-MAX_JUMP = 2.5           # a detection further than this (hand sizes) from a track starts it afresh
-LOST_AFTER = 10          # frames without a detection before a track forgets its position
+MAX_JUMP = 2.5        # hand sizes a hand's centre may move from where its track expects it
+LOST_AFTER = 10       # frames without a detection before a track ends
+LABEL_COST = 0.3      # hand sizes added for a label against the track's side, times the label's confidence
 
 
 @dataclass
-class _Track:
-    side: str
+class Track:
+    """One hand's detections in frame order, and the evidence for its side."""
+
+    id: int
+    rows: list = field(default_factory=list)         # frame rows (from the capture's first frame)
+    detections: list = field(default_factory=list)   # HandDetection per row
+    vote: float = 0.0                                 # sum over frames of +score (labelled right) or -score (left)
     centre: np.ndarray | None = None
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))
     size: float = 1.0
-    missing: int = 0
-    disagreements: int = 0
+
+    @property
+    def side(self) -> str:
+        """The side the labels vote for so far (the first label on a tie)."""
+        if self.vote == 0 and self.detections:
+            return self.detections[0].side
+        return "right" if self.vote >= 0 else "left"
+
+    @property
+    def last_row(self) -> int:
+        return self.rows[-1]
+
+    def predicted_centre(self, row: int) -> np.ndarray:
+        return self.centre + self.velocity * (row - self.last_row)
+
+    def add(self, row: int, detection: HandDetection) -> None:
+        centre = box_centre(detection)
+        if self.rows and row - self.last_row <= 2:
+            self.velocity = (centre - self.centre) / (row - self.last_row)
+        else:
+            self.velocity = np.zeros(2)
+        self.centre, self.size = centre, max(float(np.ptp(detection.keypoints, 0).max()), 1.0)
+        self.rows.append(row)
+        self.detections.append(detection)
+        self.vote += (1.0 if detection.side == "right" else -1.0) * max(detection.score, 1e-3)
 
 
 class HandTracker:
-    def __init__(self, sides: tuple = ("left", "right"), switch_after: int = 8):
-        self.tracks = {side: _Track(side) for side in sides}
-        self.switch_after = switch_after
+    """``update(row, detections)`` per frame, in order; ``tracks`` holds every track made."""
 
-    def update(self, detections: list[HandDetection]) -> dict[str, HandDetection | None]:
-        """Assign this frame's detections to sides: {side: detection or None}."""
-        tracks = list(self.tracks.values())
-        best, best_cost = {}, np.inf
-        for count in range(min(len(tracks), len(detections)), -1, -1):
-            for chosen in itertools.permutations(range(len(detections)), count):
-                for assigned in itertools.combinations(tracks, count):
-                    cost = sum(self._cost(track, detections[d]) for track, d in zip(assigned, chosen))
-                    if cost < best_cost and np.isfinite(cost):
-                        best, best_cost = {track.side: detections[d] for track, d in zip(assigned, chosen)}, cost
-            if best:
-                break
-        for track in tracks:
-            self._advance(track, best.get(track.side))
-        self._correct_identities()
-        return {side: best.get(side) for side in self.tracks}
+    def __init__(self):
+        self.tracks: list[Track] = []
 
-    def _correct_identities(self) -> None:
-        """A track the labels have contradicted for ``switch_after`` frames follows the labels from now on."""
-        for track in self.tracks.values():
-            if track.disagreements < self.switch_after:
-                continue
-            others = [other for other in self.tracks.values() if other is not track]
-            if others:  # the two hands were swapped: exchange where each track expects its hand
-                other = others[0]
-                track.centre, other.centre = other.centre, track.centre
-                track.size, other.size = other.size, track.size
-                other.disagreements = 0
-            else:       # only this side is tracked and the hand seen is the other one: forget it
-                track.centre = None
-            track.disagreements = 0
+    def live(self, row: int) -> list[Track]:
+        return [track for track in self.tracks if row - track.last_row <= LOST_AFTER]
 
-    def _cost(self, track: _Track, detection: HandDetection) -> float:
-        label_cost = 0.0 if detection.side == track.side else LABEL_PENALTY * detection.score
-        if track.centre is None:
-            # Capturing one side only, a hand labelled as the other side is not acquired.
-            return np.inf if label_cost and len(self.tracks) == 1 else label_cost
-        size = max(track.size, 1.0)
-        distance = np.linalg.norm(_centre(detection) - track.centre) / size
-        return (distance if distance <= MAX_JUMP else MAX_JUMP + 1.0) + label_cost
+    def update(self, row: int, detections: list[HandDetection]) -> list[tuple[Track, HandDetection]]:
+        """Give this frame's detections to tracks (new ones where none is near): [(track, detection)]."""
+        live = self.live(row)
+        pairs = []
+        if live and detections:
+            cost = np.array([[self._cost(track, detection, row) for detection in detections] for track in live])
+            for t, d in zip(*linear_sum_assignment(cost)):
+                if cost[t, d] <= MAX_JUMP + LABEL_COST:
+                    pairs.append((live[t], detections[d]))
+        taken = {id(detection) for _, detection in pairs}
+        for detection in detections:
+            if id(detection) not in taken:
+                track = Track(len(self.tracks))
+                self.tracks.append(track)
+                pairs.append((track, detection))
+        for track, detection in pairs:
+            track.add(row, detection)
+        return pairs
 
-    def _advance(self, track: _Track, detection: HandDetection | None) -> None:
-        if detection is None:
-            track.missing += 1
-            if track.missing >= LOST_AFTER:
-                track.centre, track.disagreements = None, 0
-            return
-        track.centre, track.size, track.missing = _centre(detection), float(np.ptp(detection.keypoints, 0).max()), 0
-        track.disagreements = track.disagreements + 1 if detection.side != track.side else 0
+    @staticmethod
+    def _cost(track: Track, detection: HandDetection, row: int) -> float:
+        distance = np.linalg.norm(box_centre(detection) - track.predicted_centre(row)) / track.size
+        if distance > MAX_JUMP:
+            return 1e6  # not this hand: linear_sum_assignment needs finite costs
+        return distance + (LABEL_COST * detection.score if detection.side != track.side else 0.0)
 
 
-def _centre(detection: HandDetection) -> np.ndarray:
+def box_centre(detection: HandDetection) -> np.ndarray:
     box = detection.box
     return (box[:2] + box[2:]) / 2

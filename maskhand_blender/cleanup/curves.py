@@ -1,7 +1,7 @@
 """A captured hand's curves on an armature, as numpy arrays: read, and written back in bulk.
 
 The capture writes, per bone, four ``rotation_quaternion`` F-curves and a
-``["maskhand_uncertainty"]`` curve, and on the armature a ``["maskhand_detected_<side>"]`` flag
+``["maskhand_uncertainty"]`` curve, and on the armature a ``["maskhand_detected_<track>"]`` flag
 keyed on every captured frame; this module finds them in the armature's action (its slot's
 channelbag) so the cleanup operators can work on arrays.
 """

@@ -13,7 +13,7 @@ import numpy as np
 from ..capture_import import CAPTURE_PROPERTY
 from ..capture_setup import STEERED_ITERATIONS, addon_preferences
 from ..hand_data import load_hand_rest
-from ..result_file import read_capture
+from ..result_file import read_capture, track_side
 from ..retarget.apply import hand_keys
 from ..retarget.presets import BoneMap
 from ..retarget.rotations import continuous_quaternions
@@ -33,6 +33,8 @@ def capture_source(rig) -> dict:
 def resample_request(context, rig, span) -> tuple:
     """(backend request, apply(context, result_path) -> summary) for one span of ``rig``'s capture."""
     source = capture_source(rig)
+    track = source.get("track") or source["side"]  # actions keyed before tracks had names stored their side
+    side = track_side(track)
     if not Path(source["footage"]).is_file():
         raise NoCaptureError(f"footage '{source['footage']}' of this capture is gone: put it back to re-sample")
     ratio = source["fps"] / source["scene_fps"]
@@ -45,7 +47,7 @@ def resample_request(context, rig, span) -> tuple:
                "iterations": max(STEERED_ITERATIONS, int(base.get("iterations", 5))),  # so the hypotheses differ
                "job": job, "video": source["footage"],
                "output": str(Path(tempfile.mkdtemp(prefix=f"maskhand-{job}-")) / "span.npz"),
-               "frame_start": first, "frame_end": last + 1, "hands": source["side"],
+               "frame_start": first, "frame_end": last + 1, "hands": side,
                "samples": max(RESAMPLE_SAMPLES, int(base.get("samples", 8))), "temporal": True,
                "device": preferences.device.lower()}
     span_start, span_end, rig_name = span.frame_start, span.frame_end, rig.name
@@ -56,13 +58,13 @@ def resample_request(context, rig, span) -> tuple:
         if rig is None:
             raise NoCaptureError(f"armature '{rig_name}' is gone; nothing was re-sampled")
         capture = read_capture(result_path)
-        hand = capture.hands.get(source["side"])
+        hand = capture.hands.get(track)
         if hand is None:
             return "the re-sampled span has no hand; nothing changed"
         bone_map = BoneMap(bone_map_data["name"], bone_map_data["bones"], bone_map_data["sides"],
                            bone_map_data["key_wrist"])
         frames = source["scene_start"] + (hand.frames - source["first_frame"]) / ratio
-        keys = hand_keys(rig, hand, bone_map, load_hand_rest(source["side"]))
+        keys = hand_keys(rig, hand, bone_map, load_hand_rest(side))
         curves = HandCurves.of(rig)
         for bone, (quaternions, uncertainty) in keys.items():
             old_frames, old = curves.quaternions(bone)

@@ -6,7 +6,7 @@ from bpy_extras.io_utils import ImportHelper
 
 from ..backend_client import BackendError, BackendProcess, CaptureJob
 from ..capture_setup import (LOG_PATH, CaptureSetupError, addon_preferences, apply_capture, capture_plan,
-                             capture_request, check_backend, check_settings)
+                             capture_request, check_backend, check_settings, key_further_track)
 from ..cleanup.curves import NoCaptureError
 from ..result_file import ResultFileError
 from ..retarget.solve import RetargetError
@@ -57,8 +57,7 @@ class BackendSession:
         scene = bpy.data.scenes.get(self.scene_name)
         if scene is None:
             return "ERROR", f"{self.what} finished, but scene '{self.scene_name}' is gone; nothing was keyed", "CANCELLED"
-        settings = scene.maskhand
-        settings.last_warnings = "; ".join(self.job.warnings)
+        scene.maskhand.last_warnings = "; ".join(self.job.warnings)
         if self.job.state == "cancelled":
             return "WARNING", f"{self.what} cancelled; the scene is unchanged", "CANCELLED"
         if self.job.state == "failed":
@@ -67,7 +66,6 @@ class BackendSession:
             summary = self.apply(context, self.job.done["result"])
         except (ResultFileError, RetargetError, CaptureSetupError, NoCaptureError) as error:
             return "ERROR", f"{self.what} could not be keyed: {error}", "CANCELLED"
-        settings.last_result, settings.last_summary = self.job.done["result"], summary
         return "INFO", f"MaskHand: {summary}", "FINISHED"
 
 
@@ -178,4 +176,22 @@ class MASKHAND_OT_import_result(bpy.types.Operator, ImportHelper):
         return {"FINISHED"}
 
 
-classes = (MASKHAND_OT_capture, MASKHAND_OT_cancel_capture, MASKHAND_OT_import_result)
+class MASKHAND_OT_key_track(bpy.types.Operator):
+    """Key the track chosen under Last Capture onto the Track Target as a new action (with the MaskHand Hand preset
+    and no target, onto a new hand)"""
+
+    bl_idname = "maskhand.key_track"
+    bl_label = "Key Track"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        try:
+            summary = key_further_track(context, context.scene.maskhand)
+        except (ResultFileError, RetargetError, CaptureSetupError) as error:
+            self.report({"ERROR"}, str(error))
+            return {"CANCELLED"}
+        self.report({"INFO"}, f"MaskHand: {summary}")
+        return {"FINISHED"}
+
+
+classes = (MASKHAND_OT_capture, MASKHAND_OT_cancel_capture, MASKHAND_OT_import_result, MASKHAND_OT_key_track)

@@ -15,7 +15,9 @@ from .rotations import continuous_quaternions, matrix_to_quaternion
 from .solve import ArmatureRest, HandRest, RetargetError, retarget
 
 UNCERTAINTY_PROPERTY = "maskhand_uncertainty"   # per pose bone, degrees
-DETECTED_PROPERTY = "maskhand_detected_{side}"  # per armature object, 1 where the hand was found
+# Per armature object, 1 where the hand was found; named by track, so two tracks of one side keyed onto one
+# armature keep their own flags.
+DETECTED_PROPERTY = "maskhand_detected_{track}"
 
 
 def armature_rest(rig: bpy.types.Object) -> ArmatureRest:
@@ -80,7 +82,7 @@ def key_hand(rig: bpy.types.Object, hand, bone_map: BoneMap, rest: HandRest, fra
         writer.add_curve(f'{path}["{UNCERTAINTY_PROPERTY}"]', 0, frames[valid], uncertainty, group=name)
     if key_location and valid.any():
         writer.add_vector("location", frames[valid], hand.cam_t[valid] @ CAMERA_TO_WORLD.T, group="Object Transforms")
-    detected = DETECTED_PROPERTY.format(side=hand.side)
+    detected = DETECTED_PROPERTY.format(track=hand.name)
     rig[detected] = 0.0
     writer.add_curve(f'["{detected}"]', 0, frames, valid.astype(np.float32), group="MaskHand", interpolation="CONSTANT")
     return {"writer": writer, "bones": list(keys), "frames": int(valid.sum()), "missing_frames": int((~valid).sum())}

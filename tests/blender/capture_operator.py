@@ -4,6 +4,8 @@ argv: extension zip, MaskHand folder, sample clip. Prints one JSON line of obser
 Modal operators need a window, which background Blender lacks; the operator is a thin shell
 over ``CaptureSession``, which this script drives the way the operator's timer does.
 """
+import dataclasses
+import json
 import sys
 import time
 from pathlib import Path
@@ -12,6 +14,7 @@ import bpy
 import numpy as np
 
 from addon import install, report, submodule
+from tests.result_files import track_arrays, write_result_file
 
 zip_path, repo, clip = sys.argv[1:4]
 install(zip_path)
@@ -28,6 +31,7 @@ class RecordingLayout:
 
     def __init__(self, drawn):
         self.drawn = drawn
+        self.labels = []
         self.use_property_split = self.use_property_decorate = False
 
     def prop(self, data, name, **_):
@@ -48,8 +52,18 @@ class RecordingLayout:
 
     column = row
 
-    def label(self, **_):
-        pass
+    def label(self, text="", **_):
+        self.labels.append(text)
+
+    def template_list(self, list_type, _list_id, data, collection, active_data, active_name, **_):
+        """Draws each item with the registered UIList's own draw_item, recording its labels as one line."""
+        assert collection in data.bl_rna.properties and active_name in active_data.bl_rna.properties
+        self.drawn.append(list_type)
+        for index, item in enumerate(getattr(data, collection)):
+            row = RecordingLayout(self.drawn)
+            getattr(bpy.types, list_type).draw_item(None, bpy.context, row, data, item, 0, active_data, active_name,
+                                                   index)
+            self.drawn.append(" | ".join(row.labels))
 
     def progress(self, **_):
         self.drawn.append("progress")
@@ -57,7 +71,7 @@ class RecordingLayout:
 
 def draw_panels():
     drawn = []
-    for panel in panels.classes:
+    for panel in (cls for cls in panels.classes if issubclass(cls, bpy.types.Panel)):
         panel.draw(type("Panel", (), {"layout": RecordingLayout(drawn)})(), bpy.context)
     return drawn
 
@@ -214,4 +228,92 @@ results["settings_errors"]["custom_map_without_pinky1"] = setup_error(preset="CU
 preferences.backend_folder = "/nowhere"
 results["settings_errors"]["wrong_backend_folder"] = setup_error()
 results["settings_unchanged"] = scene_state() == state
+
+
+# A result with three tracks (schema 2, written with plain numpy), in a fresh scene: the import keys right and left
+# onto their hands and lists right_2; the panel keys right_2 onto a second armature, which already plays an action.
+def operator_outcome(operator, **properties):
+    """What an operator returned, or the error it reported (bpy.ops raises it as RuntimeError)."""
+    try:
+        return sorted(operator(**properties))
+    except RuntimeError as error:
+        return str(error)
+
+
+def action_state(rig):
+    """The action a rig plays, its keys per curve, and its NLA tracks."""
+    animation = rig.animation_data
+    if animation is None or animation.action is None:
+        return None
+    bag = animation.action.layers[0].strips[0].channelbag(animation.action_slot)
+    return {"action": animation.action.name, "keys": {f"{c.data_path}[{c.array_index}]": len(c.keyframe_points)
+                                                      for c in bag.fcurves},
+            "nla": [track.name for track in animation.nla_tracks]}
+
+
+bpy.ops.wm.read_homefile(use_factory_startup=True)
+settings = bpy.context.scene.maskhand
+folder = Path(bpy.app.tempdir or "/tmp")
+frames, some = np.arange(10), np.arange(10) >= 2
+three = write_result_file(folder / "three tracks.npz", {
+    "right": track_arrays(frames, np.ones(10, bool), bend=0.3), "left": track_arrays(frames, np.ones(10, bool)),
+    "right_2": track_arrays(frames, some, score=0.6, bend=-0.4)})
+results["key_track_before_a_capture"] = operator_outcome(bpy.ops.maskhand.key_track)
+second = submodule("rig").add_hand(bpy.context, "right", "Second Hand")
+second.animation_data_create().action = bpy.data.actions.new("Wave")
+second.keyframe_insert("location", frame=1)
+results["three_import"] = operator_outcome(bpy.ops.maskhand.import_result, filepath=str(three))
+rig = bpy.data.objects["MaskHand Right"]
+results["three_keyed"] = {name: action_state(bpy.data.objects[name]) for name in ("MaskHand Right", "MaskHand Left")}
+results["three_listed"] = [(item.name, item.frames_found, round(item.mean_score, 3)) for item in settings.tracks]
+results["three_summary"] = settings.last_summary
+results["panel_tracks"] = draw_panels()
+first_before, second_before = action_state(rig), action_state(second)
+settings.track_target = second
+results["key_track"] = operator_outcome(bpy.ops.maskhand.key_track)
+results["key_track_first_unchanged"] = action_state(rig) == first_before
+results["key_track_second_before"], results["key_track_second"] = second_before, action_state(second)
+results["key_track_wave_unchanged"] = (bpy.data.actions["Wave"].layers[0].strips[0].channelbags[0]
+                                       .fcurves[0].keyframe_points[0].co[0] == 1.0)
+source = json.loads(second.animation_data.action[submodule("capture_import").CAPTURE_PROPERTY])
+span = type("Span", (), {"frame_start": 3.0, "frame_end": 5.0})()
+request, _ = submodule("cleanup.resample").resample_request(bpy.context, second, span)
+results["key_track_source"] = {"track": source["track"], "resample_hands": request["hands"]}
+source["side"] = source.pop("track")  # an action keyed before tracks had names
+second.animation_data.action[submodule("capture_import").CAPTURE_PROPERTY] = json.dumps(source)
+results["resample_side_only"] = submodule("cleanup.resample").resample_request(bpy.context, second, span)[0]["hands"]
+
+# The same track again: with no target (MaskHand Hand preset) onto a new hand; onto the rig that plays the right
+# track, with its own detected flag; and what stops it, each with a clear message.
+settings.track_target = None
+results["key_track_new_hand"] = operator_outcome(bpy.ops.maskhand.key_track)
+results["key_track_new_hand_action"] = action_state(bpy.data.objects["MaskHand Right 2"])["action"]
+settings.track_target = rig
+results["key_track_same_side"] = operator_outcome(bpy.ops.maskhand.key_track)
+results["same_side_flags"] = sorted(key for key in rig.keys() if key.startswith("maskhand_detected_"))
+settings.preset, settings.track_target = "RIGIFY", second
+results["key_track_errors"] = {"armature_lacks_bones": operator_outcome(bpy.ops.maskhand.key_track)}
+settings.track_target = None
+results["key_track_errors"]["rigify_without_target"] = operator_outcome(bpy.ops.maskhand.key_track)
+settings.preset, settings.active_track = "BUILTIN", 5
+results["key_track_errors"]["no_track_chosen"] = operator_outcome(bpy.ops.maskhand.key_track)
+settings.active_track = 0
+one_track = write_result_file(folder / "one track.npz", {"right": track_arrays(frames, np.ones(10, bool))})
+settings.last_result = str(one_track)
+results["key_track_errors"]["track_gone"] = operator_outcome(bpy.ops.maskhand.key_track)
+
+# The headless job keys every track, one built-in hand each.
+state = scene_state()
+plan = dataclasses.replace(setup.capture_plan(bpy.context, settings), every_track=True)
+results["every_track"] = setup.apply_capture(bpy.context, plan, str(three))
+results["every_track_added"] = sorted(set(scene_state()["objects"]) - set(state["objects"]))
+
+# A schema 1 result (one track per side, header "sides") still imports through the operator.
+state = scene_state()
+version_1 = write_result_file(folder / "version one.npz", {"left": track_arrays(frames, some),
+                                                           "right": track_arrays(frames, np.ones(10, bool))},
+                              schema_version=1)
+results["version_1_import"] = operator_outcome(bpy.ops.maskhand.import_result, filepath=str(version_1))
+results["version_1_actions"] = sorted(set(scene_state()["actions"]) - set(state["actions"]))
+results["version_1_listed"] = len(settings.tracks)
 report(results)

@@ -39,7 +39,7 @@ uncertainty[NOISY] = 40.0
 def key_fresh_hand(name):
     rig = rig_module.add_hand(bpy.context, "right", name)
     hand = result_file.HandCapture("right", np.arange(FRAMES), valid, pose, np.zeros((FRAMES, 3)), uncertainty,
-                                   np.zeros((FRAMES, 21, 2)))
+                                   np.zeros((FRAMES, 21, 2)), np.ones(FRAMES))
     capture = result_file.Capture(Path("known.npz"), 24.0, (640, 480), 12500.0, "test", {"right": hand})
     capture_import.import_capture(bpy.context, capture, {"right": capture_import.HandTarget(
         rig, presets.builtin_preset("builtin"))}, "known.mp4")

@@ -38,7 +38,7 @@ def random_poses(side):
 
 def capture_for(side, pose):
     return result_file.HandCapture(side, np.arange(FRAMES), np.ones(FRAMES, bool), pose, np.zeros((FRAMES, 3)),
-                                   rng.uniform(0, 20, (FRAMES, 16)), np.zeros((FRAMES, 21, 2)))
+                                   rng.uniform(0, 20, (FRAMES, 16)), np.zeros((FRAMES, 21, 2)), np.ones(FRAMES))
 
 
 def worst_angle(rig, side, pose, bone_map, follow=lambda name: name):

@@ -1,0 +1,93 @@
+"""Is a detection a hand? A check of MediaPipe's 21 keypoints against what a hand can look like.
+
+MediaPipe's landmark network fits a hand skeleton to whatever its crop holds, and its presence
+score does not always say no: a tile of a frying pan came back as a hand. Such fits give
+themselves away by their geometry. Three tests, each from anatomy or from the network's own
+two outputs, none tuned on footage:
+
+* **Bone proportions.** Each of the 20 bones, measured in MediaPipe's world landmarks
+  (metres), against the palm (wrist to middle knuckle), within a factor ``PROPORTION_FACTOR``
+  of the built-in hand's proportion (``backend.hand_model``). Hands differ by far less.
+* **Joint angles.** The bending angle at each of the 15 finger joints (between the bone in and
+  the bone out) at most ``MAX_BEND_DEG``: a finger joint flexes to about 90-110 degrees.
+* **The two landmark heads agree.** The image landmarks (x, y in pixels, MediaPipe's relative
+  z in the same scale) are close to a rotated, scaled copy of the world landmarks for a real
+  hand; garbage fits disagree. Measured as the Procrustes residual relative to the hand's
+  spread; perspective alone stays well below ``MAX_HEAD_DISAGREEMENT`` for a hand that is a few
+  hand lengths from the camera.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from ..hand_model.builtin import builtin_hand_data
+from ..hand_model.layout import KEYPOINT_PARENTS, mano_to_openpose
+
+PROPORTION_FACTOR = 3.0
+MAX_BEND_DEG = 120.0
+MAX_HEAD_DISAGREEMENT = 0.4
+PALM = (0, 9)  # wrist, middle finger knuckle (OpenPose order)
+FINGER_CHAINS = tuple((0, 1 + 4 * f, 2 + 4 * f, 3 + 4 * f, 4 + 4 * f) for f in range(5))
+
+
+def bone_lengths(points: np.ndarray) -> np.ndarray:
+    """(..., 21, D) keypoints -> (..., 20) lengths of the bones from each keypoint to its parent."""
+    parents = np.asarray(KEYPOINT_PARENTS[1:])
+    return np.linalg.norm(points[..., 1:, :] - points[..., parents, :], axis=-1)
+
+
+def bend_angles_deg(points: np.ndarray) -> np.ndarray:
+    """(..., 21, 3) keypoints -> (..., 15) bending angle at each finger joint (0 = straight), degrees."""
+    angles = []
+    for chain in FINGER_CHAINS:
+        for before, joint, after in zip(chain, chain[1:], chain[2:]):
+            incoming = points[..., joint, :] - points[..., before, :]
+            outgoing = points[..., after, :] - points[..., joint, :]
+            cosine = (incoming * outgoing).sum(-1) / np.maximum(
+                np.linalg.norm(incoming, axis=-1) * np.linalg.norm(outgoing, axis=-1), 1e-12)
+            angles.append(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))))
+    return np.stack(angles, -1)
+
+
+def head_disagreement(image_points: np.ndarray, world: np.ndarray) -> float:
+    """Residual of the best similarity transform of ``world`` (21, 3) onto ``image_points`` (21, 3),
+    relative to the image points' spread about their centre (0: the same shape)."""
+    target, source = image_points - image_points.mean(0), world - world.mean(0)
+    u, singular, vt = np.linalg.svd(source.T @ target)
+    singular[-1] *= np.sign(np.linalg.det(u @ vt))  # a rotation, never a reflection
+    spread = float((target ** 2).sum())
+    if spread <= 0 or (source ** 2).sum() <= 0:
+        return np.inf
+    residual = spread - singular.sum() ** 2 / float((source ** 2).sum())
+    return float(np.sqrt(max(residual, 0.0) / spread))
+
+
+@lru_cache(maxsize=1)
+def _reference_proportions() -> np.ndarray:
+    """(20,) the built-in hand's bone lengths over its palm length, at rest."""
+    hand = builtin_hand_data("right")
+    joints = hand.J_regressor @ hand.v_template                                           # (16, 3)
+    rest = mano_to_openpose(np.concatenate([joints, hand.v_template[list(hand.tip_vertex_ids)]]))  # (21, 3)
+    return bone_lengths(rest) / np.linalg.norm(rest[PALM[1]] - rest[PALM[0]])
+
+
+def implausibility(image_points: np.ndarray, world: np.ndarray) -> str | None:
+    """Why keypoints are not a hand's, or None when they pass every test.
+
+    image_points: (21, 3) pixels (x, y) and MediaPipe's relative z, in the same scale;
+    world: (21, 3) MediaPipe's world landmarks, metres."""
+    palm = np.linalg.norm(world[PALM[1]] - world[PALM[0]])
+    if not np.isfinite(world).all() or palm <= 0:
+        return "degenerate world landmarks"
+    proportions = bone_lengths(world) / palm / _reference_proportions()
+    if proportions.min() < 1 / PROPORTION_FACTOR or proportions.max() > PROPORTION_FACTOR:
+        return f"bone proportions {proportions.min():.2f}-{proportions.max():.2f} of a hand's"
+    bend = bend_angles_deg(world).max()
+    if bend > MAX_BEND_DEG:
+        return f"a finger joint bent {bend:.0f} degrees"
+    disagreement = head_disagreement(image_points, world)
+    if disagreement > MAX_HEAD_DISAGREEMENT:
+        return f"image and world landmarks disagree ({disagreement:.2f})"
+    return None
