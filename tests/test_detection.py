@@ -61,6 +61,26 @@ def test_merge_drops_a_tiny_hand_fitted_inside_another():
     assert len(merge_detections([neighbour, hand], 4)) == 2
 
 
+def test_merge_drops_a_partial_fit_labelled_as_the_hand_but_keeps_a_hand_of_the_other_side_inside_its_box():
+    hand = hand_at(100, 100, "right", 0.9, size=80.0)
+    partial = hand_at(105, 95, "right", 0.95, size=40.0)  # seen on fists in video: a quarter-size skeleton on the fingers
+    assert merge_detections([partial, hand], 4) == [hand]
+    inside = hand_at(105, 95, "left", 0.92, size=40.0)  # test3.jpg: a left hand inside a right hand's spread fingers
+    assert len(merge_detections([inside, hand], 4)) == 2
+
+
+def test_a_momentary_partial_fit_does_not_take_the_hand_from_its_track():
+    # Seen on a rendered clip: a small second skeleton appears on a hand for a frame; its new track must not take
+    # the hand over two frames later, even where that would make the total assignment cost smaller.
+    tracker = HandTracker()
+    for row in range(4):
+        tracker.update(row, [hand_at(150, 140, "right", 0.95, size=68.0)])
+    tracker.update(4, [hand_at(150, 140, "right", 0.95, size=68.0), hand_at(144, 142, "left", 0.52, size=43.0)])
+    hand = hand_at(151, 144, "right", 0.9, size=68.0)
+    pairs = tracker.update(5, [hand, hand_at(172, 108, "left", 0.51, size=15.0)])
+    assert [track.id for track, detection in pairs if detection is hand] == [0]
+
+
 def run_tracker(frames):
     """frames: per frame [(label, x[, y])] -> the tracker after all of them, and per frame [(track id, x)]."""
     tracker, seen = HandTracker(), []

@@ -3,9 +3,11 @@
 ``tracker.HandTracker`` gives one track per stretch of continuous motion of one hand, with the
 vote of its labels. Here, in order:
 
-1. **Blips.** A track of at most ``BLIP_FRAMES`` frames whose every detection sits mostly
-   inside another hand's box is a piece of that hand which MediaPipe fitted for a moment: it
-   is dropped. (Two real hands that overlap, interlocked fingers, stay so for many frames.)
+1. **Blips.** A detection that sits mostly inside another hand's box, and is smaller, for at most
+   ``BLIP_FRAMES`` frames in a row of its track, is a piece of that hand which MediaPipe fitted
+   for a moment (seen on fists: a second skeleton on the fingers): it is dropped from its
+   track, and a track left empty goes. (Two real hands that overlap, interlocked fingers, stay
+   so for many frames.)
 2. **Sides.** Each track takes the side its labels vote for. One exception: when the user asked
    for one side and the footage never holds two hands at once, the one hand in view is that
    side whatever MediaPipe calls it (the user's word over MediaPipe's label: on renders and
@@ -18,6 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+from ..frame_runs import true_runs
 from .mediapipe_hands import box_area, share_inside
 from .tracker import Track
 
@@ -41,8 +46,7 @@ class SettledHand:
 def settle_tracks(tracks: list[Track], sides: tuple) -> tuple[list[SettledHand], dict]:
     """The hands to write, in name order (``right``, ``left``, ``right_2``, ...; a side asked for with no
     hand is there, empty), and each kept track's settled side: ({track id: side})."""
-    blips = {track.id for track in tracks if _is_blip(track, tracks)}
-    kept = [track for track in tracks if track.id not in blips]
+    kept = [track for track in (_without_blips(track, tracks) for track in tracks) if track.rows]
     side_of = {track.id: track.side for track in kept}
     if len(sides) == 1 and sides[0] not in side_of.values() and not _any_overlap(kept):
         side_of = {track.id: sides[0] for track in kept}
@@ -73,17 +77,23 @@ def _any_overlap(tracks: list[Track]) -> bool:
     return any(_overlap(a, b) for i, a in enumerate(tracks) for b in tracks[i + 1:])
 
 
-def _is_blip(track: Track, tracks: list[Track]) -> bool:
-    if len(track.rows) > BLIP_FRAMES:
-        return False
-    others = {row: [] for row in track.rows}
+def _without_blips(track: Track, tracks: list[Track]) -> Track:
+    """``track`` less its short runs of detections nested inside another track's (a new Track, vote recounted)."""
+    others: dict = {}
     for other in tracks:
         if other is not track:
             for row, detection in zip(other.rows, other.detections):
-                if row in others:
-                    others[row].append(detection)
-    return all(any(_nested(detection.box, other.box) for other in others[row])
-               for row, detection in zip(track.rows, track.detections))
+                others.setdefault(row, []).append(detection)
+    nested = [any(_nested(detection.box, other.box) for other in others.get(row, ()))
+              for row, detection in zip(track.rows, track.detections)]
+    drop = {position for run in true_runs(np.array(nested, bool)) if len(run) <= BLIP_FRAMES for position in run}
+    if not drop:
+        return track
+    kept = Track(track.id)
+    for position, (row, detection) in enumerate(zip(track.rows, track.detections)):
+        if position not in drop:
+            kept.add(row, detection)
+    return kept
 
 
 def _nested(small, large) -> bool:

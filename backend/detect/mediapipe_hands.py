@@ -31,8 +31,9 @@ TILE_GRIDS = (2, 3)
 TILE_OVERLAP = 1.5
 TILE_MIN_SCORE = 0.85
 SAME_HAND_IOU = 0.3
-FRAGMENT_AREA = 0.1     # a box at most this share of another's area (interlocked hands reach 0.24) ...
-FRAGMENT_INSIDE = 0.7   # ... with at least this share of itself inside it is a piece of that hand
+FRAGMENT_INSIDE = 0.7        # a box with at least this share of itself inside another's ...
+FRAGMENT_AREA = 0.1          # ... and at most this share of its area is a piece of that hand;
+FRAGMENT_AREA_SAME_SIDE = 0.5  # ... so is one at most half its area with the same label
 
 
 @dataclass
@@ -79,17 +80,23 @@ def share_inside(small: np.ndarray, large: np.ndarray) -> float:
     return box_overlap(small, large) / area if area > 0 else 0.0
 
 
-def is_fragment(small: np.ndarray, large: np.ndarray) -> bool:
-    """Whether box ``small`` is a piece of hand ``large``: mostly inside it and a fraction of its size.
-    MediaPipe sometimes fits a tiny second "hand" to a finger of a hand it has found; box IoU misses
-    it, as the union is the big box."""
-    return box_area(small) <= FRAGMENT_AREA * box_area(large) and share_inside(small, large) >= FRAGMENT_INSIDE
+def is_fragment(small: HandDetection, large: HandDetection) -> bool:
+    """Whether detection ``small`` is a piece of hand ``large``: mostly inside its box, and a tenth of its
+    size, or half of it with the same label. MediaPipe fits a second, partial "hand" to the fingers of a
+    hand it has found (a 9x18 px one on a finger; on fists in video, a quarter-size one on the curled
+    fingers, for frames at a time, labelled as the hand is); box IoU misses it, as the union is the big
+    box. A real hand can lie inside another's box at a quarter of its area (test3.jpg: a left hand inside
+    the box of a right hand's spread fingers), but it is not labelled as the same side there."""
+    if share_inside(small.box, large.box) < FRAGMENT_INSIDE:
+        return False
+    share = box_area(small.box) / max(box_area(large.box), 1e-9)
+    return share <= FRAGMENT_AREA or (share <= FRAGMENT_AREA_SAME_SIDE and small.side == large.side)
 
 
 def merge_detections(detections: list[HandDetection], limit: int) -> list[HandDetection]:
     """Non-maximum suppression over keypoint boxes, best score first, after dropping fragments of
     other detections; at most ``limit`` hands."""
-    detections = [d for d in detections if not any(is_fragment(d.box, other.box) for other in detections if other is not d)]
+    detections = [d for d in detections if not any(is_fragment(d, other) for other in detections if other is not d)]
     kept: list[HandDetection] = []
     for candidate in sorted(detections, key=lambda d: -d.score):
         if all(box_iou(candidate.box, other.box) < SAME_HAND_IOU for other in kept):

@@ -1,11 +1,13 @@
 """Following hands through the footage: tracks are hands, not sides.
 
-Each track is one physical hand, kept by spatial continuity. A frame's detections go to the
-live tracks by the cheapest assignment (``scipy.optimize.linear_sum_assignment``) of the
-distance from each track's predicted centre (constant velocity), in hand sizes, plus a small
-cost for a label that disagrees with the track's side so far (it breaks ties when two hands
-of different sides cross). A detection further than ``MAX_JUMP`` from every track starts a
-new track, so two hands of one side (a handshake) are two tracks; a track unseen for
+Each track is one physical hand, kept by spatial continuity. The cost of giving a detection to
+a live track is the distance from the track's predicted centre (constant velocity), in hand
+sizes, plus a small cost for a label that disagrees with the track's side so far (it breaks
+ties when two hands of different sides cross). Pairs are taken cheapest first: a hand that is
+where its track expects it keeps it, even when the cheapest assignment in total would give it to
+another track (a momentary partial fit on the fingers, with a track of its own, would otherwise
+steal the hand for a frame). A detection further than ``MAX_JUMP`` from every free track starts
+a new track, so two hands of one side (a handshake) are two tracks; a track unseen for
 ``LOST_AFTER`` frames ends.
 
 A track's side is the vote of its frames' labels, each weighted by MediaPipe's handedness
@@ -19,7 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from .mediapipe_hands import HandDetection
 
@@ -78,18 +79,18 @@ class HandTracker:
     def update(self, row: int, detections: list[HandDetection]) -> list[tuple[Track, HandDetection]]:
         """Give this frame's detections to tracks (new ones where none is near): [(track, detection)]."""
         live = self.live(row)
-        pairs = []
-        if live and detections:
-            cost = np.array([[self._cost(track, detection, row) for detection in detections] for track in live])
-            for t, d in zip(*linear_sum_assignment(cost)):
-                if cost[t, d] <= MAX_JUMP + LABEL_COST:
-                    pairs.append((live[t], detections[d]))
-        taken = {id(detection) for _, detection in pairs}
-        for detection in detections:
-            if id(detection) not in taken:
-                track = Track(len(self.tracks))
-                self.tracks.append(track)
-                pairs.append((track, detection))
+        costs = sorted((self._cost(track, detection, row), t, d) for t, track in enumerate(live)
+                       for d, detection in enumerate(detections))
+        pairs, taken_tracks, taken_detections = [], set(), set()
+        for cost, t, d in costs:
+            if np.isfinite(cost) and t not in taken_tracks and d not in taken_detections:
+                pairs.append((live[t], detections[d]))
+                taken_tracks.add(t)
+                taken_detections.add(d)
+        for d, detection in enumerate(detections):
+            if d not in taken_detections:
+                self.tracks.append(Track(len(self.tracks)))
+                pairs.append((self.tracks[-1], detection))
         for track, detection in pairs:
             track.add(row, detection)
         return pairs
@@ -98,7 +99,7 @@ class HandTracker:
     def _cost(track: Track, detection: HandDetection, row: int) -> float:
         distance = np.linalg.norm(box_centre(detection) - track.predicted_centre(row)) / track.size
         if distance > MAX_JUMP:
-            return 1e6  # not this hand: linear_sum_assignment needs finite costs
+            return np.inf  # not this hand
         return distance + (LABEL_COST * detection.score if detection.side != track.side else 0.0)
 
 
