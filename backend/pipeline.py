@@ -450,7 +450,7 @@ def _hand_result(hand: SettledHand, estimates: _Estimates, frames: np.ndarray, m
                                    np.array([footage.width / 2, footage.height / 2]))
     model_uncertainty = np.zeros((count, 16), np.float32)
     model_uncertainty[rows] = np.stack([entry[4] for entry in entries])
-    arrays["uncertainty"][valid] = evidence_uncertainty(model_uncertainty[valid], residual, arrays["score"][valid])
+    arrays["uncertainty"][valid] = evidence_uncertainty(model_uncertainty[valid], residual)
     for name in ("global_orient", "hand_pose", "betas", "cam_t", "uncertainty"):
         arrays[name][~valid] = 0
     return arrays

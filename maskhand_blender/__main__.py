@@ -38,6 +38,8 @@ def parse_args(argv):
     capture.add_argument("-o", "--output", type=Path, required=True, help="the .blend to write")
     capture.add_argument("--preview", type=Path, help="also write this picture (.png)")
     capture.add_argument("--hands", choices=("both", "left", "right"), default="both")
+    capture.add_argument("--max-hands", type=int, default=2,
+                         help="the most hands to look for in a frame (3 or more: several people); each is keyed")
     capture.add_argument("--frame-start", type=int, default=0)
     capture.add_argument("--frame-end", type=int, default=0, help="footage frame to stop before; 0: the end")
     capture.add_argument("--samples", type=int, default=8)
@@ -88,7 +90,7 @@ def capture(args) -> int:
     preferences.backend_folder, preferences.backend_python = str(REPO), args.backend_python
     preferences.device = args.device.upper()
     settings = context.scene.maskhand
-    settings.footage, settings.hands = str(video), args.hands.upper()
+    settings.footage, settings.hands, settings.max_hands = str(video), args.hands.upper(), args.max_hands
     settings.frame_start, settings.frame_end = args.frame_start, args.frame_end
     settings.samples, settings.iterations = args.samples, args.iterations
     check_settings(context, settings)

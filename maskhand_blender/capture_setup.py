@@ -109,7 +109,7 @@ def capture_request(context, settings, preferences) -> dict:
     folder = Path(tempfile.mkdtemp(prefix=f"maskhand-{job}-"))
     request = {"job": job, "video": str(Path(bpy.path.abspath(settings.footage)).resolve()),
                "output": str(folder / "capture.npz"), "frame_start": settings.frame_start,
-               "frame_end": settings.frame_end or None, "hands": settings.hands.lower(),
+               "frame_end": settings.frame_end or None, "hands": settings.hands.lower(), "max_hands": settings.max_hands,
                "samples": settings.samples, "iterations": settings.iterations,
                "temporal": hypotheses_differ(settings.samples, settings.iterations),
                "device": preferences.device.lower(), "mirrored": settings.mirrored}

@@ -26,6 +26,7 @@ class MASKHAND_PT_capture(SidebarPanel, bpy.types.Panel):
         row.prop(settings, "frame_start")
         row.prop(settings, "frame_end")
         layout.prop(settings, "hands", expand=True)
+        layout.prop(settings, "max_hands")
         layout.prop(settings, "mirrored")
         layout.prop(settings, "preset")
         layout.prop(settings, "target")

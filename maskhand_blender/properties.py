@@ -38,6 +38,10 @@ class MaskHandCaptureSettings(bpy.types.PropertyGroup):
     hands: bpy.props.EnumProperty(name="Hands", default="BOTH", items=(
         ("BOTH", "Both", "Left and right hands"), ("RIGHT", "Right", "The right hand only"),
         ("LEFT", "Left", "The left hand only")))
+    max_hands: bpy.props.IntProperty(
+        name="Hands in View", min=1, max=8, default=2,
+        description="The most hands to look for in a frame, of any side: 3 or more when several people's hands "
+                    "are in view. Hands beyond the right and left ones are listed under Last Capture to key")
     mirrored: bpy.props.BoolProperty(name="Mirrored Footage", description="Selfie-camera footage, flipped left-right")
     target: bpy.props.PointerProperty(name="Target", type=bpy.types.Object, poll=_is_armature,
                                       description="Armature to key; empty with the MaskHand Hand preset builds hands")

@@ -18,7 +18,7 @@ def observed(built_extension, sample_clip, tmp_path_factory):
 
 @pytest.mark.slow
 def test_the_panel_draws_its_settings_and_operators(observed):
-    assert {"footage", "preset", "target", "samples", "iterations", "maskhand.capture"} <= set(observed["panel_idle"])
+    assert {"footage", "max_hands", "preset", "target", "samples", "iterations", "maskhand.capture"} <= set(observed["panel_idle"])
     assert {"progress", "maskhand.cancel_capture"} <= set(observed["panel_running"])
     assert "maskhand.capture" not in observed["panel_running"]
 

@@ -103,10 +103,10 @@ def test_a_pose_that_lands_on_its_detections_keeps_the_model_uncertainty():
     residual = residual_angles_deg(keypoints, detected, 1000.0, np.array([320.0, 240.0]))
     assert residual.max() < 1e-6
     model = np.full((20, 16), 9.0)
-    np.testing.assert_allclose(evidence_uncertainty(model, residual, np.ones(20)), model, rtol=1e-6)
+    np.testing.assert_allclose(evidence_uncertainty(model, residual), model, rtol=1e-6)
 
 
-def test_keypoints_no_hand_fits_and_a_low_confidence_make_the_hand_unsure_enough_for_cleanup():
+def test_keypoints_no_hand_fits_make_the_hand_unsure_enough_for_cleanup():
     keypoints, _ = builtin_keypoints(20, seed=3)
     detected = image_points(keypoints)[..., :2]
     scrambled = detected.copy()
@@ -114,8 +114,9 @@ def test_keypoints_no_hand_fits_and_a_low_confidence_make_the_hand_unsure_enough
     residual = residual_angles_deg(keypoints, scrambled, 1000.0, np.array([320.0, 240.0]))
     assert np.median(residual, 1).min() > RESIDUAL_TOLERANCE_DEG
     model = np.full((20, 16), 9.0)  # a typical, clean hand's calibrated uncertainty: below the Cleanup threshold
-    unsure = evidence_uncertainty(model, residual, np.ones(20))
+    unsure = evidence_uncertainty(model, residual)
     assert unsure.max(1).min() > CLEANUP_THRESHOLD_DEG
-    coin_toss = evidence_uncertainty(model, np.zeros((20, 16)), np.full(20, 0.5))
-    np.testing.assert_allclose(coin_toss, 18.0, rtol=1e-6)
-    assert coin_toss.min() > CLEANUP_THRESHOLD_DEG
+    # Keypoints a little off (a few pixels of MediaPipe noise) leave a hand as sure as the model says.
+    noisy = detected + np.random.default_rng(1).normal(0, 1.0, detected.shape)
+    np.testing.assert_allclose(evidence_uncertainty(model, residual_angles_deg(keypoints, noisy, 1000.0,
+                                                                               np.array([320.0, 240.0]))), model)

@@ -72,6 +72,8 @@ def keyed_local_rotations(blend: Path) -> dict:
 
     scene, out = bpy.context.scene, {}
     for rig in (obj for obj in scene.objects if obj.type == "ARMATURE" and obj.animation_data):
+        if not rig.name.endswith(("Right", "Left")):
+            continue  # a further track's hand ("MaskHand Right 2"): the bench films one hand
         side = "right" if rig.name.endswith("Right") else "left"
         curves = HandCurves.of(rig)
         frames, found = curves.grid()
