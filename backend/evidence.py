@@ -10,10 +10,11 @@ Where a joint's bone ends ``r`` pixels away from where the detections put it, re
 bone's own start, and the bone is ``L`` pixels long at that depth, the pose and the detections
 disagree on the bone's direction by about ``atan(r / L)``. Some of that is normal (MediaPipe's
 skeleton is not our hand's; short bones magnify pixel noise), so a hand's residual is the
-median over its 16 joints, and only its excess over ``RESIDUAL_TOLERANCE_DEG`` counts: past
-that, half the bones end more than tan(30 deg) = 0.58 of their length from where the pose puts
-them, which no pose of a hand explains. The excess is added to every joint in quadrature
-(independent errors), so a clean hand keeps the model's calibrated value.
+median ``m`` over its 16 joints, and only what it has beyond ``RESIDUAL_TOLERANCE_DEG`` (``t``)
+counts: past that, half the bones end more than tan(30 deg) = 0.58 of their length from where
+the pose puts them, which no pose of a hand explains. That excess, taken in quadrature
+(``e = sqrt(m^2 - t^2)``: a 35-degree median gives 18 degrees), is added to every joint's
+uncertainty in quadrature too (independent errors), so a clean hand keeps the model's value.
 
 Not used, measured: MediaPipe's handedness confidence, the one per-hand score the legacy
 solution gives besides its presence gate, ranks errors the wrong way round (Spearman -0.29 per

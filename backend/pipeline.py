@@ -28,7 +28,7 @@ from .hand_model import ManoModelError, load_hand_model, mirror_pose
 from .maskhand.model import DEFAULT_CHECKPOINT, CheckpointError, MaskHand
 from .maskhand.sampling import TorchEngine, candidates, sample
 from .protocol import CaptureRequest, ProtocolError
-from .result import empty_side, write_result
+from .result import empty_track, write_result
 from .temporal import temporal_weights, weighted_poses
 
 CHUNK_FRAMES = 16
@@ -316,7 +316,7 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
              "the file is truncated or damaged; the frames that decoded were captured")
     if cancelled():
         raise Cancelled()
-    hands, relabelled = _settle_hands(tracker, estimates, estimator, request)
+    hands, relabelled = _settle_hands(tracker, estimates, estimator, request, warn)
     progress(stage="smoothing", frame=decoded, total=decoded)
     frames = np.arange(start, start + decoded)
     results = {hand.name: _hand_result(hand, estimates, frames, estimator.hands[hand.side],
@@ -393,12 +393,16 @@ class _Estimates:
 
 
 def _settle_hands(tracker: HandTracker, estimates: _Estimates, estimator: PoseEstimator,
-                  request: CaptureRequest) -> tuple[list[SettledHand], int]:
+                  request: CaptureRequest, warn: Callable) -> tuple[list[SettledHand], int]:
     """The hands to write (backend.detect.handedness), each detection estimated as its hand's settled side.
     Returns (hands, number of detections whose MediaPipe label their hand's side overruled)."""
-    hands, side_of = settle_tracks(tracker.tracks, request.sides)
+    settled = settle_tracks(tracker.tracks, request.sides)
+    if settled.overruled_side:
+        side = request.sides[0]
+        warn("side_from_request", f"MediaPipe took the one hand in view for a {settled.overruled_side} hand; it is "
+             f"captured as the {side} hand asked for (capture both hands to follow MediaPipe's labels)")
     chunk, overruled = [], 0
-    for hand in hands:
+    for hand in settled.hands:
         for track in hand.tracks:
             for row, detection in zip(track.rows, track.detections):
                 overruled += detection.side != hand.side
@@ -407,52 +411,49 @@ def _settle_hands(tracker: HandTracker, estimates: _Estimates, estimator: PoseEs
     with torch_threads(available_cores()):
         for first in range(0, len(chunk), 2 * CHUNK_FRAMES):
             _estimate_chunk(chunk[first:first + 2 * CHUNK_FRAMES], estimator, estimates, request)
-    return hands, overruled
+    return settled.hands, overruled
 
 
 def _hand_result(hand: SettledHand, estimates: _Estimates, frames: np.ndarray, model, temporal: bool,
                  footage: Footage) -> dict:
-    """One hand's result arrays over ``frames`` (backend.result), its pose chosen per frame or along the motion."""
-    count = len(frames)
-    arrays = empty_side(frames)
-    rows = [row for track in hand.tracks for row in track.rows]
-    detections = [detection for track in hand.tracks for detection in track.detections]
-    entries = [estimates.entries[track.id, row] for track in hand.tracks for row in track.rows]
-    valid = arrays["valid"]
-    valid[rows] = True
-    if not rows:
+    """One hand's result arrays over ``frames`` (backend.result), its pose chosen per frame or along the motion.
+    Work and memory follow the hand's own frames (temporal mode: the span from its first frame to its last)."""
+    arrays = empty_track(frames)
+    found = sorted((row, track.id, detection) for track in hand.tracks
+                   for row, detection in zip(track.rows, track.detections))                   # frame order
+    if not found:
         return arrays
-    candidates_per_row = len(entries[0][1])
-    samples = np.zeros((count, candidates_per_row, 16, 3), np.float32)
-    scores = np.zeros((count, candidates_per_row), np.float32)
-    betas = np.zeros((count, candidates_per_row, 10), np.float32)
-    samples[rows] = np.stack([entry[1] for entry in entries])
-    scores[rows] = np.stack([entry[2] for entry in entries])
-    betas[rows] = np.stack([entry[3] for entry in entries])
+    rows = np.array([row for row, _, _ in found])                                              # (M,)
+    entries = [estimates.entries[track, row] for row, track, _ in found]
+    samples = np.stack([entry[1] for entry in entries])                                        # (M, C, 16, 3)
+    scores = np.stack([entry[2] for entry in entries])                                         # (M, C)
+    betas = np.stack([entry[3] for entry in entries])                                          # (M, C, 10)
     if temporal:
-        weights = temporal_weights(samples, scores, valid)
+        span = rows - rows[0]
+        dense_samples = np.zeros((span[-1] + 1,) + samples.shape[1:], np.float32)
+        dense_scores = np.zeros((span[-1] + 1,) + scores.shape[1:], np.float32)
+        dense_valid = np.zeros(span[-1] + 1, bool)
+        dense_samples[span], dense_scores[span], dense_valid[span] = samples, scores, True
+        weights = temporal_weights(dense_samples, dense_scores, dense_valid)[span]            # (M, C)
         pose = weighted_poses(samples, weights).astype(np.float32)
-        chosen_betas = np.einsum("nk,nkb->nb", weights, betas).astype(np.float32)
+        chosen_betas = np.einsum("mc,mcb->mb", weights, betas).astype(np.float32)
     else:  # the sampler's own answer (candidate 0)
         pose, chosen_betas = samples[:, 0], betas[:, 0]
-    arrays.update(global_orient=pose[:, 0], hand_pose=pose[:, 1:], betas=chosen_betas)
-    arrays["keypoints2d"][rows] = np.stack([detection.keypoints for detection in detections])
-    arrays["score"][rows] = [detection.score for detection in detections]
-    arrays["keypoint_conf"][rows] = arrays["score"][rows, None]
+    detected = np.stack([detection.keypoints for _, _, detection in found]).astype(np.float32)  # (M, 21, 2)
+    score = np.array([detection.score for _, _, detection in found], np.float32)              # (M,)
+    confidence = np.repeat(score[:, None], 21, 1)
     with torch.no_grad():
         device = model.v_template.device
-        keypoints = model(torch.as_tensor(pose[valid], device=device),
-                          torch.as_tensor(chosen_betas[valid], device=device), with_vertices=False).keypoints.cpu().numpy()
-    arrays["cam_t"][valid] = fit_translation(keypoints, arrays["keypoints2d"][valid], arrays["keypoint_conf"][valid],
-                                             footage)
-    arrays["joints3d"][valid] = keypoints + arrays["cam_t"][valid][:, None]
-    residual = residual_angles_deg(arrays["joints3d"][valid], arrays["keypoints2d"][valid], footage.focal,
-                                   np.array([footage.width / 2, footage.height / 2]))
-    model_uncertainty = np.zeros((count, 16), np.float32)
-    model_uncertainty[rows] = np.stack([entry[4] for entry in entries])
-    arrays["uncertainty"][valid] = evidence_uncertainty(model_uncertainty[valid], residual)
-    for name in ("global_orient", "hand_pose", "betas", "cam_t", "uncertainty"):
-        arrays[name][~valid] = 0
+        keypoints = model(torch.as_tensor(pose, device=device), torch.as_tensor(chosen_betas, device=device),
+                          with_vertices=False).keypoints.cpu().numpy()                         # (M, 21, 3)
+    cam_t = fit_translation(keypoints, detected, confidence, footage)
+    joints3d = keypoints + cam_t[:, None]
+    residual = residual_angles_deg(joints3d, detected, footage.focal, np.array([footage.width / 2, footage.height / 2]))
+    uncertainty = evidence_uncertainty(np.stack([entry[4] for entry in entries]), residual)
+    for name, values in (("valid", True), ("global_orient", pose[:, 0]), ("hand_pose", pose[:, 1:]),
+                         ("betas", chosen_betas), ("cam_t", cam_t), ("joints3d", joints3d), ("keypoints2d", detected),
+                         ("keypoint_conf", confidence), ("uncertainty", uncertainty), ("score", score)):
+        arrays[name][rows] = values
     return arrays
 
 

@@ -35,7 +35,7 @@ ERRORS = {
     "cancelled": "the job was cancelled",
     "internal": "an unexpected failure in the backend (see its log)",
 }
-WARNINGS = ("cuda_unavailable", "no_hands", "video_truncated", "mano_unused")
+WARNINGS = ("cuda_unavailable", "no_hands", "video_truncated", "mano_unused", "side_from_request")
 
 
 class ProtocolError(Exception):

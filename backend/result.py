@@ -21,7 +21,7 @@ import numpy as np
 
 SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, 2)
-SIDE_FIELDS = {
+TRACK_FIELDS = {
     "frames": ((), np.int64), "valid": ((), np.bool_), "global_orient": ((3,), np.float32),
     "hand_pose": ((15, 3), np.float32), "betas": ((10,), np.float32), "cam_t": ((3,), np.float32),
     "joints3d": ((21, 3), np.float32), "keypoints2d": ((21, 2), np.float32), "keypoint_conf": ((21,), np.float32),
@@ -39,9 +39,9 @@ def track_side(name: str) -> str:
     return name.split("_")[0]
 
 
-def empty_side(frames: np.ndarray) -> dict:
-    """Arrays for one side over ``frames``, every frame invalid until filled."""
-    arrays = {name: np.zeros((len(frames),) + shape, dtype) for name, (shape, dtype) in SIDE_FIELDS.items()}
+def empty_track(frames: np.ndarray) -> dict:
+    """Arrays for one track over ``frames``, every frame invalid until filled."""
+    arrays = {name: np.zeros((len(frames),) + shape, dtype) for name, (shape, dtype) in TRACK_FIELDS.items()}
     arrays["frames"][:] = frames
     return arrays
 
@@ -55,7 +55,7 @@ def write_result(path: str | Path, tracks: dict[str, dict], fps: float, image_si
               "image_size": np.array(image_size, np.int64), "focal": np.float64(focal),
               "model_name": np.array(model_name), "model_version": np.array(model_version)}
     for track, fields in tracks.items():
-        for name, (shape, dtype) in SIDE_FIELDS.items():
+        for name, (shape, dtype) in TRACK_FIELDS.items():
             arrays[f"{track}/{name}"] = np.asarray(fields[name], dtype)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as file:  # a file object: numpy would append ".npz" to a bare name
@@ -74,11 +74,11 @@ def read_result(path: str | Path) -> dict:
         names = {name: "sides" if name == "tracks" and version == 1 else name for name in HEADER_FIELDS}
         header = {name: data[key].item() if data[key].ndim == 0 else data[key] for name, key in names.items()}
         result = {"header": header}
-        for side in header["tracks"].tolist():
-            result[side] = {name: data[f"{side}/{name}"] for name in SIDE_FIELDS}
-            count = len(result[side]["frames"])
-            for name, (shape, _) in SIDE_FIELDS.items():
-                if result[side][name].shape != (count,) + shape:
-                    raise ResultSchemaError(f"'{path}': {side}/{name} has shape {result[side][name].shape}, "
+        for track in header["tracks"].tolist():
+            result[track] = {name: data[f"{track}/{name}"] for name in TRACK_FIELDS}
+            count = len(result[track]["frames"])
+            for name, (shape, _) in TRACK_FIELDS.items():
+                if result[track][name].shape != (count,) + shape:
+                    raise ResultSchemaError(f"'{path}': {track}/{name} has shape {result[track][name].shape}, "
                                             f"expected {(count,) + shape}")
     return result

@@ -38,7 +38,7 @@ def parse_args(argv):
     capture.add_argument("-o", "--output", type=Path, required=True, help="the .blend to write")
     capture.add_argument("--preview", type=Path, help="also write this picture (.png)")
     capture.add_argument("--hands", choices=("both", "left", "right"), default="both")
-    capture.add_argument("--max-hands", type=int, default=2,
+    capture.add_argument("--max-hands", type=int, default=2, choices=range(1, 9), metavar="1-8",
                          help="the most hands to look for in a frame (3 or more: several people); each is keyed")
     capture.add_argument("--frame-start", type=int, default=0)
     capture.add_argument("--frame-end", type=int, default=0, help="footage frame to stop before; 0: the end")

@@ -1,8 +1,9 @@
 """Key a capture result onto armatures: one new action per hand track, nothing the user had is changed.
 
 Each track gets its own action, named after the footage and the track. Where two go onto one armature
-(a character), the first plays as the armature's action and the second as an NLA strip below
-it: the two touch different bones, so both play, and each stays a separate action to edit.
+(a character's two hands), the first plays as the armature's action and the second as an NLA strip
+below it: the two touch different bones, so both play, and each stays a separate action to edit.
+(Two tracks of one side on one armature touch the same bones: the action on top wins.)
 """
 from __future__ import annotations
 
@@ -46,9 +47,9 @@ def import_capture(context: bpy.types.Context, capture: Capture, targets: dict, 
             "scene_start": context.scene.frame_start, "scene_fps": context.scene.render.fps / context.scene.render.fps_base,
             "bone_map": target.bone_map.to_json(), "request": request or {}})
         if target.rig.name in playing:
-            track = target.rig.animation_data.nla_tracks.new()
-            track.name = name
-            strip = track.strips.new(name, int(frames[0]), writer.action)
+            nla_track = target.rig.animation_data.nla_tracks.new()
+            nla_track.name = name
+            strip = nla_track.strips.new(name, int(frames[0]), writer.action)
             strip.action_slot = writer.slot
         else:
             writer.assign(target.rig)

@@ -25,8 +25,8 @@ class MaskHandTrack(bpy.types.PropertyGroup):
     """A track of the last capture that the capture did not key (a second right hand, ...); ``name`` is the track's."""
 
     frames_found: bpy.props.IntProperty(name="Frames With a Hand")
-    mean_score: bpy.props.FloatProperty(name="Mean Score", description="The detector's mean confidence in the hand, "
-                                        "over the frames where it was found")
+    mean_score: bpy.props.FloatProperty(name="Mean Score", description="MediaPipe's mean confidence in the hand's "
+                                        "side (left or right), over the frames where it was found")
 
 
 class MaskHandCaptureSettings(bpy.types.PropertyGroup):
@@ -70,8 +70,9 @@ class MaskHandCaptureSettings(bpy.types.PropertyGroup):
     tracks: bpy.props.CollectionProperty(type=MaskHandTrack)
     active_track: bpy.props.IntProperty(name="Track")
     track_target: bpy.props.PointerProperty(name="Track Target", type=bpy.types.Object, poll=_is_armature,
-                                            description="Armature to key the chosen track onto; empty with the "
-                                                        "MaskHand Hand preset builds a hand")
+                                            description="Armature to key the chosen track onto; with the MaskHand "
+                                                        "Hand preset, empty (or one without a hand of the track's "
+                                                        "side) builds a hand")
     log_path: bpy.props.StringProperty(name="Backend Log", subtype="FILE_PATH")
 
 

@@ -45,7 +45,7 @@ class HandCapture:
     cam_t: np.ndarray         # (N, 3) metres, camera frame (OpenCV axes)
     uncertainty: np.ndarray   # (N, 16) degrees
     keypoints2d: np.ndarray   # (N, 21, 2) pixels
-    score: np.ndarray         # (N,) the detector's confidence in the hand
+    score: np.ndarray         # (N,) MediaPipe's confidence in the hand's side (its handedness score)
 
     @property
     def side(self) -> str:
@@ -110,3 +110,22 @@ def _read_track(data, path: Path, name: str) -> HandCapture:
     return HandCapture(name, fields["frames"].astype(np.int64), fields["valid"].astype(bool), pose,
                        fields["cam_t"].astype(np.float64), fields["uncertainty"].astype(np.float64),
                        fields["keypoints2d"].astype(np.float64), fields["score"].astype(np.float64))
+
+
+def nearest_track(candidates: list, reference: HandCapture) -> HandCapture | None:
+    """The candidate hand whose 2D keypoints lie nearest ``reference``'s over the footage frames both hold a hand
+    in (mean distance of the keypoints' centres), if that is within one hand size (the reference's keypoint
+    extent); None when no candidate shares such a frame or all are further. A re-sampled span names its hands
+    afresh, so its ``right`` may be the capture's ``right_2``: this finds the same hand, and no other."""
+    reference_centres = {int(frame): centre for frame, centre, valid in
+                         zip(reference.frames, reference.keypoints2d.mean(1), reference.valid) if valid}
+    sizes = np.ptp(reference.keypoints2d[reference.valid], axis=1).max(-1) if reference.valid.any() else np.zeros(1)
+    best, best_distance = None, float(np.median(sizes))
+    for hand in candidates:
+        distances = [np.linalg.norm(centre - reference_centres[int(frame)])
+                     for frame, centre, valid in zip(hand.frames, hand.keypoints2d.mean(1), hand.valid)
+                     if valid and int(frame) in reference_centres]
+        if distances and np.mean(distances) <= best_distance:
+            best, best_distance = hand, float(np.mean(distances))
+    return best
+

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from maskhand_blender.backend_client import PROTOCOL_VERSION, CaptureJob, check_backend_setup, BackendError
-from maskhand_blender.result_file import HandCapture, ResultFileError, read_capture, track_label, track_side
+from maskhand_blender.result_file import (HandCapture, ResultFileError, nearest_track, read_capture, track_label,
+                                         track_side)
 from maskhand_blender.retarget.presets import (BUILTIN_PRESETS, JOINTS, BoneMapError, builtin_preset, load_bone_map,
                                                save_bone_map)
 from tests.result_files import track_arrays, write_result_file
@@ -170,3 +171,26 @@ def test_backend_setup_errors_name_the_setting(tmp_path):
     (tmp_path / "backend" / "__main__.py").write_text("")
     with pytest.raises(BackendError, match="Backend Python not found at '/nope/python'"):
         check_backend_setup("/nope/python", tmp_path)
+
+
+def test_a_re_sampled_span_finds_the_captured_hand_by_where_it_is_not_by_its_name(tmp_path):
+    # The capture's right_2 is the hand on the image's right; the span, captured afresh, names it "right".
+    frames = np.arange(10)
+    captured = write_result_file(tmp_path / "capture.npz", {
+        "right": track_arrays(frames, [True] * 10), "right_2": track_arrays(frames, [True] * 10)})
+    capture = read_capture(captured)
+    spread = np.linspace(-40.0, 40.0, 21)[:, None]  # a hand 80 pixels across
+    capture.hands["right"].keypoints2d[:] = np.array([100.0, 200.0]) + spread
+    capture.hands["right_2"].keypoints2d[:] = np.array([500.0, 200.0]) + spread
+    span = write_result_file(tmp_path / "span.npz", {
+        "right": track_arrays(frames[4:7], [True] * 3), "right_2": track_arrays(frames[4:7], [True, False, True])})
+    span_capture = read_capture(span)
+    span_capture.hands["right"].keypoints2d[:] = [505.0, 198.0]
+    span_capture.hands["right_2"].keypoints2d[:] = [96.0, 203.0]
+    candidates = list(span_capture.hands.values())
+    assert nearest_track(candidates, capture.hands["right_2"]).name == "right"
+    assert nearest_track(candidates, capture.hands["right"]).name == "right_2"
+    elsewhere = read_capture(write_result_file(tmp_path / "later.npz", {"right": track_arrays(frames + 50, [True] * 10)}))
+    assert nearest_track(list(elsewhere.hands.values()), capture.hands["right"]) is None  # no frame in common
+    # The span lost the hand and found another one, two hand sizes away: not the same hand.
+    assert nearest_track([span_capture.hands["right"]], capture.hands["right"]) is None

@@ -146,3 +146,12 @@ def test_bad_settings_are_named_before_the_backend_starts(observed):
 def test_the_test_backend_button_shows_the_hello(observed):
     assert observed["test_backend"] == ["FINISHED"]
     assert "model maskhand-k" in observed["hello"] and "device cpu" in observed["hello"], observed["hello"]
+
+
+@pytest.mark.slow
+def test_both_hands_onto_one_character_are_keyed_in_one_import_and_named_in_the_summary(observed):
+    assert observed["one_rig_import"] == ["FINISHED"]
+    assert observed["one_rig_armatures"] == ["Character"]  # no hand built beside it
+    summary = observed["one_rig_summary"]
+    assert "right hand on 'Character'" in summary and "left hand on 'Character'" in summary, summary
+    assert observed["one_rig_nla"] == ["three tracks Left Hand"]

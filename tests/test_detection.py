@@ -82,41 +82,36 @@ def test_a_momentary_partial_fit_does_not_take_the_hand_from_its_track():
 
 
 def run_tracker(frames):
-    """frames: per frame [(label, x[, y])] -> the tracker after all of them, and per frame [(track id, x)]."""
-    tracker, seen = HandTracker(), []
+    """frames: per frame [(label, x[, y[, score]])] -> the tracker after all of them."""
+    tracker = HandTracker()
     for row, hands in enumerate(frames):
-        pairs = tracker.update(row, [hand_at(x, rest[0] if rest else 200, label) for label, x, *rest in hands])
-        seen.append(sorted((track.id, round(float(detection.keypoints.mean(0)[0]))) for track, detection in pairs))
-    return tracker, seen
+        tracker.update(row, [hand_at(x, rest[0] if rest else 200, label, *rest[1:]) for label, x, *rest in hands])
+    return tracker
+
+
+def named(settled):
+    return [(hand.name, hand.frame_count) for hand in settled.hands]
 
 
 def test_two_right_hands_in_one_frame_stay_two_right_tracks():
-    # A handshake seen side on: two right hands, MediaPipe labels both right.
-    tracker, _ = run_tracker([[("right", 100 + row), ("right", 400 - row)] for row in range(10)])
-    hands, _ = settle_tracks(tracker.tracks, ("left", "right"))
-    assert [(hand.name, hand.side, hand.frame_count) for hand in hands] == [
+    # A handshake seen side on: two right hands, MediaPipe labels both right, one less surely.
+    tracker = run_tracker([[("right", 100 + row, 200, 0.95), ("right", 400 - row, 200, 0.55)] for row in range(10)])
+    settled = settle_tracks(tracker.tracks, ("left", "right"))
+    assert [(hand.name, hand.side, hand.frame_count) for hand in settled.hands] == [
         ("right", "right", 10), ("left", "left", 0), ("right_2", "right", 10)]
-    # The old tracker's fixed left/right slots made the weaker of the two a left hand.
+    assert settled.overruled_side is None
+    # The old tracker's fixed left/right slots made the less sure of the two a left hand: a confident detection is
+    # never relabelled to fill an empty side.
     assert all(track.side == "right" for track in tracker.tracks)
 
 
 def test_a_lone_hand_keeps_its_side_when_its_label_flips():
     # One hand moving slowly; MediaPipe calls it "left" in the first 3 and last 2 of 20 frames.
     frames = [[("left" if row < 3 or row >= 18 else "right", 100 + 3 * row)] for row in range(20)]
-    tracker, seen = run_tracker(frames)
+    tracker = run_tracker(frames)
     assert len(tracker.tracks) == 1
-    hands, sides = settle_tracks(tracker.tracks, ("left", "right"))
-    assert [(hand.name, hand.frame_count) for hand in hands] == [("right", 20), ("left", 0)]
-    # A one-sided request gets it too; a request for the other side does not (two sides are never both filled).
-    assert [hand.name for hand in settle_tracks(tracker.tracks, ("right",))[0]] == ["right"]
-
-
-def test_a_confident_hand_is_never_relabelled_to_fill_an_empty_side():
-    # Two right hands (a duet), one labelled with less confidence: both stay right, the left side stays empty.
-    tracker, _ = run_tracker([[("right", 100), ("right", 500)]] * 6)
-    tracker.tracks[1].vote = 6 * 0.6
-    hands, _ = settle_tracks(tracker.tracks, ("left", "right"))
-    assert [(hand.name, hand.frame_count) for hand in hands] == [("right", 6), ("left", 0), ("right_2", 6)]
+    assert named(settle_tracks(tracker.tracks, ("left", "right"))) == [("right", 20), ("left", 0)]
+    assert named(settle_tracks(tracker.tracks, ("right",))) == [("right", 20)]
 
 
 @pytest.mark.parametrize("labels", [("left", "right"), ("right", "right")])
@@ -125,7 +120,7 @@ def test_two_hands_crossing_keep_their_identities(labels):
     frames = [[(labels[0], 100 + 15 * row, 200), (labels[1], 400 - 15 * row, 215)] for row in range(21)]
     if labels[0] != labels[1]:
         frames[10] = [(labels[1], 250, 200), (labels[0], 250, 215)]  # the labels swap as they meet
-    tracker, seen = run_tracker(frames)
+    tracker = run_tracker(frames)
     assert len(tracker.tracks) == 2
     first, second = tracker.tracks
     assert np.all(np.diff([detection.keypoints.mean(0)[0] for detection in first.detections]) > 0)   # still moving right
@@ -136,28 +131,33 @@ def test_two_hands_crossing_keep_their_identities(labels):
 
 def test_a_hand_that_leaves_and_comes_back_is_one_hand_and_a_far_jump_is_another_track():
     frames = [[("right", 100)]] * 5 + [[]] * 15 + [[("right", 600)]] * 5
-    tracker, _ = run_tracker(frames)
+    tracker = run_tracker(frames)
     assert len(tracker.tracks) == 2  # too long away to follow: a new track ...
-    hands, _ = settle_tracks(tracker.tracks, ("left", "right"))
-    assert [(hand.name, hand.frame_count) for hand in hands] == [("right", 10), ("left", 0)]  # ... of one hand: joined
+    assert named(settle_tracks(tracker.tracks, ("left", "right"))) == [("right", 10), ("left", 0)]  # ... one hand
 
 
-def test_a_one_sided_request_takes_the_lone_hand_in_view_whatever_its_label():
+def test_a_one_sided_request_takes_the_lone_hand_in_view_whatever_its_label_and_says_so():
     # A right hand filmed side on, which MediaPipe calls left throughout (seen on the round-trip renders).
-    tracker, _ = run_tracker([[("left", 100 + row)] for row in range(8)])
-    hands, sides = settle_tracks(tracker.tracks, ("right",))
-    assert [(hand.name, hand.frame_count) for hand in hands] == [("right", 8)] and set(sides.values()) == {"right"}
+    tracker = run_tracker([[("left", 100 + row)] for row in range(8)])
+    settled = settle_tracks(tracker.tracks, ("right",))
+    assert named(settled) == [("right", 8)] and settled.overruled_side == "left"
+    # Asked for the side MediaPipe sees, nothing is overruled; asked for both, the labels decide.
+    assert settle_tracks(tracker.tracks, ("left",)).overruled_side is None
+    assert named(settle_tracks(tracker.tracks, ("left", "right"))) == [("right", 0), ("left", 8)]
     # With two hands in view the labels decide, and the other side's hand is not taken.
-    tracker, _ = run_tracker([[("left", 100), ("right", 400)]] * 8)
-    hands, _ = settle_tracks(tracker.tracks, ("right",))
-    assert [(hand.name, hand.frame_count) for hand in hands] == [("right", 8)]
-    assert hands[0].tracks[0].detections[0].keypoints.mean(0)[0] > 300
+    tracker = run_tracker([[("left", 100), ("right", 400)]] * 8)
+    settled = settle_tracks(tracker.tracks, ("right",))
+    assert named(settled) == [("right", 8)] and settled.overruled_side is None
+    assert settled.hands[0].tracks[0].detections[0].keypoints.mean(0)[0] > 300
+    # A clearly right hand and a request for the left: the user's word, and a warning (backend.pipeline).
+    tracker = run_tracker([[("right", 100, 200, 0.99)]] * 8)
+    settled = settle_tracks(tracker.tracks, ("left",))
+    assert named(settled) == [("left", 8)] and settled.overruled_side == "right"
 
 
 def test_names_follow_frames_present_right_before_left():
-    tracker, _ = run_tracker([[("left", 100), ("right", 400), ("right", 700)]] * 3 + [[("left", 100), ("right", 400)]] * 5)
-    hands, _ = settle_tracks(tracker.tracks, ("left", "right"))
-    assert [(hand.name, hand.frame_count) for hand in hands] == [("right", 8), ("left", 8), ("right_2", 3)]
+    tracker = run_tracker([[("left", 100), ("right", 400), ("right", 700)]] * 3 + [[("left", 100), ("right", 400)]] * 5)
+    assert named(settle_tracks(tracker.tracks, ("left", "right"))) == [("right", 8), ("left", 8), ("right_2", 3)]
 
 
 def test_a_momentary_hand_nested_in_another_is_dropped_but_interlocked_hands_stay():
@@ -165,7 +165,7 @@ def test_a_momentary_hand_nested_in_another_is_dropped_but_interlocked_hands_sta
         tracker = HandTracker()
         for row, hands in enumerate(frames):
             tracker.update(row, [hand_at(x, 200, label, size=size) for label, x, size in hands])
-        return sorted(hand.name for hand in settle_tracks(tracker.tracks, ("left", "right"))[0] if hand.tracks)
+        return sorted(hand.name for hand in settle_tracks(tracker.tracks, ("left", "right")).hands if hand.tracks)
     blip = [[("right", 100, 80.0)]] * 5 + [[("right", 100, 80.0), ("left", 95, 30.0)]] + [[("right", 100, 80.0)]] * 5
     assert hands_after(blip) == ["right"]
     interlocked = [[("right", 100, 80.0), ("left", 95, 40.0)]] * 8

@@ -3,7 +3,7 @@ of tracks), and both still read schema 1 files."""
 import numpy as np
 import pytest
 
-from backend.result import ResultSchemaError, empty_side, read_result, write_result
+from backend.result import ResultSchemaError, empty_track, read_result, write_result
 from maskhand_blender.result_file import read_capture
 from tests.result_files import track_arrays, write_result_file
 
@@ -12,7 +12,7 @@ def test_the_add_on_reads_what_the_backend_writes(tmp_path):
     frames = np.arange(10, 14)
     tracks = {}
     for name, found in (("right", [True] * 4), ("left", [False] * 4), ("right_2", [True, True, False, True])):
-        arrays = empty_side(frames)
+        arrays = empty_track(frames)
         arrays["valid"][:] = found
         arrays["hand_pose"][:, 3, 0] = 0.4 if name == "right_2" else 0.1
         arrays["score"][:] = np.where(found, 0.8, 0.0)

@@ -6,15 +6,18 @@ vote of its labels. Here, in order:
 1. **Blips.** A detection that sits mostly inside another hand's box, and is smaller, for at most
    ``BLIP_FRAMES`` frames in a row of its track, is a piece of that hand which MediaPipe fitted
    for a moment (seen on fists: a second skeleton on the fingers): it is dropped from its
-   track, and a track left empty goes. (Two real hands that overlap, interlocked fingers, stay
-   so for many frames.)
-2. **Sides.** Each track takes the side its labels vote for. One exception: when the user asked
-   for one side and the footage never holds two hands at once, the one hand in view is that
-   side whatever MediaPipe calls it (the user's word over MediaPipe's label: on renders and
-   side views MediaPipe often calls a right hand left). Tracks of a side not asked for go.
-3. **Names.** Tracks of one side whose spans of frames do not overlap are one hand that left the view and
-   came back: they are joined. The joined hands of a side are named by the frames they hold,
-   most first: ``right``, ``right_2``, ... (``left``, ``left_2``, ...).
+   track, and a track left empty goes. Two real hands that overlap (interlocked fingers) stay
+   so for many frames; a hand passing in front of a larger one may lose a frame or two.
+2. **Sides.** Each track takes the side its labels vote for, and no track is relabelled to fill a
+   side that has no hand. One deliberate exception, where the user says which hand it is: when
+   they ask for one side only and the footage never holds two hands at once, the one hand in
+   view is that side whatever MediaPipe calls it (on renders and side views MediaPipe often
+   calls a right hand left); the capture warns when it overrules the labels so. Tracks of a
+   side not asked for go.
+3. **Names.** Tracks of one side whose spans of frames do not overlap are taken as one hand that
+   left the view and came back, and joined (longest first, each into the first hand it fits).
+   The joined hands of a side are named by the frames they hold, most first: ``right``,
+   ``right_2``, ... (``left``, ``left_2``, ...).
 """
 from __future__ import annotations
 
@@ -43,12 +46,23 @@ class SettledHand:
         return sum(len(track.rows) for track in self.tracks)
 
 
-def settle_tracks(tracks: list[Track], sides: tuple) -> tuple[list[SettledHand], dict]:
-    """The hands to write, in name order (``right``, ``left``, ``right_2``, ...; a side asked for with no
-    hand is there, empty), and each kept track's settled side: ({track id: side})."""
-    kept = [track for track in (_without_blips(track, tracks) for track in tracks) if track.rows]
+@dataclass
+class Settled:
+    """The hands to write, in name order (``right``, ``left``, ``right_2``, ...; a side asked for with no hand is
+    there, empty); and, where the user's one-sided request overruled MediaPipe's labels, the side they voted for."""
+
+    hands: list
+    overruled_side: str | None = None
+
+
+def settle_tracks(tracks: list[Track], sides: tuple) -> Settled:
+    """Blips dropped, sides settled, tracks joined and named (see the module's docstring)."""
+    frames_of = _frames_by_row(tracks)
+    kept = [track for track in (_without_blips(track, frames_of) for track in tracks) if track.rows]
     side_of = {track.id: track.side for track in kept}
-    if len(sides) == 1 and sides[0] not in side_of.values() and not _any_overlap(kept):
+    overruled = None
+    if len(sides) == 1 and kept and sides[0] not in side_of.values() and not _any_overlap(kept):
+        overruled = kept[0].side
         side_of = {track.id: sides[0] for track in kept}
     hands = {}
     for side in sides:
@@ -65,7 +79,7 @@ def settle_tracks(tracks: list[Track], sides: tuple) -> tuple[list[SettledHand],
     ordered = []
     for rank in range(max((len(h) for h in hands.values()), default=0)):
         ordered += [hands[side][rank] for side in ("right", "left") if side in hands and rank < len(hands[side])]
-    return ordered, {track.id: side_of[track.id] for hand in ordered for track in hand.tracks}
+    return Settled(ordered, overruled)
 
 
 def _overlap(a: Track, b: Track) -> bool:
@@ -77,14 +91,18 @@ def _any_overlap(tracks: list[Track]) -> bool:
     return any(_overlap(a, b) for i, a in enumerate(tracks) for b in tracks[i + 1:])
 
 
-def _without_blips(track: Track, tracks: list[Track]) -> Track:
+def _frames_by_row(tracks: list[Track]) -> dict:
+    """{frame row: [(track id, detection)]} over all tracks."""
+    by_row: dict = {}
+    for track in tracks:
+        for row, detection in zip(track.rows, track.detections):
+            by_row.setdefault(row, []).append((track.id, detection))
+    return by_row
+
+
+def _without_blips(track: Track, frames_of: dict) -> Track:
     """``track`` less its short runs of detections nested inside another track's (a new Track, vote recounted)."""
-    others: dict = {}
-    for other in tracks:
-        if other is not track:
-            for row, detection in zip(other.rows, other.detections):
-                others.setdefault(row, []).append(detection)
-    nested = [any(_nested(detection.box, other.box) for other in others.get(row, ()))
+    nested = [any(other_id != track.id and _nested(detection.box, other.box) for other_id, other in frames_of[row])
               for row, detection in zip(track.rows, track.detections)]
     drop = {position for run in true_runs(np.array(nested, bool)) if len(run) <= BLIP_FRAMES for position in run}
     if not drop:

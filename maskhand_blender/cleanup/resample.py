@@ -13,7 +13,7 @@ import numpy as np
 from ..capture_import import CAPTURE_PROPERTY
 from ..capture_setup import STEERED_ITERATIONS, addon_preferences
 from ..hand_data import load_hand_rest
-from ..result_file import read_capture, track_side
+from ..result_file import ResultFileError, nearest_track, read_capture, track_side
 from ..retarget.apply import hand_keys
 from ..retarget.presets import BoneMap
 from ..retarget.rotations import continuous_quaternions
@@ -43,7 +43,7 @@ def resample_request(context, rig, span) -> tuple:
     base = source.get("request") or {}
     preferences = addon_preferences(context)
     job = uuid.uuid4().hex[:8]
-    request = {**{k: v for k, v in base.items() if k in ("checkpoint", "mano_folder", "mirrored")},
+    request = {**{k: v for k, v in base.items() if k in ("checkpoint", "mano_folder", "mirrored", "max_hands")},
                "iterations": max(STEERED_ITERATIONS, int(base.get("iterations", 5))),  # so the hypotheses differ
                "job": job, "video": source["footage"],
                "output": str(Path(tempfile.mkdtemp(prefix=f"maskhand-{job}-")) / "span.npz"),
@@ -58,8 +58,15 @@ def resample_request(context, rig, span) -> tuple:
         if rig is None:
             raise NoCaptureError(f"armature '{rig_name}' is gone; nothing was re-sampled")
         capture = read_capture(result_path)
-        hand = capture.hands.get(track)
-        if hand is None:
+        original = _captured_hand(base.get("output"), track)
+        if original is not None:
+            hand = nearest_track([h for h in capture.hands.values() if h.side == side], original)
+        elif track == side:  # the capture's result file is gone: the span's first hand of the side
+            hand = capture.hands.get(track)
+        else:
+            raise NoCaptureError(f"the capture's result file '{base.get('output')}' is gone, and without it the "
+                                 f"span's hands cannot be told apart to find '{track}': capture the footage again")
+        if hand is None or not hand.valid.any():
             return "the re-sampled span has no hand; nothing changed"
         bone_map = BoneMap(bone_map_data["name"], bone_map_data["bones"], bone_map_data["sides"],
                            bone_map_data["key_wrist"])
@@ -80,6 +87,16 @@ def resample_request(context, rig, span) -> tuple:
                 f"{request['samples']} samples, temporal) on {len(keys)} bones of '{rig.name}'")
 
     return request, apply
+
+
+def _captured_hand(result_path: str | None, track: str):
+    """The track as the capture found it (its result file, while it exists), or None."""
+    if not result_path or not Path(result_path).is_file():
+        return None
+    try:
+        return read_capture(result_path).hands.get(track)
+    except ResultFileError:
+        return None
 
 
 def _replace_span(curve, frames, values, start, end, interpolation: str = "BEZIER") -> None:

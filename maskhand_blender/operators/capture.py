@@ -184,6 +184,10 @@ class MASKHAND_OT_key_track(bpy.types.Operator):
     bl_label = "Key Track"
     bl_options = {"REGISTER", "UNDO"}
 
+    @classmethod
+    def poll(cls, context):
+        return not context.window_manager.maskhand_job.running
+
     def execute(self, context):
         try:
             summary = key_further_track(context, context.scene.maskhand)

@@ -308,6 +308,24 @@ plan = dataclasses.replace(setup.capture_plan(bpy.context, settings), every_trac
 results["every_track"] = setup.apply_capture(bpy.context, plan, str(three))
 results["every_track_added"] = sorted(set(scene_state()["objects"]) - set(state["objects"]))
 
+# Both hands onto one armature (a character): one import keys the right hand as its action and the left as an
+# NLA strip, and the summary names both.
+bpy.ops.wm.read_homefile(use_factory_startup=True)
+settings = bpy.context.scene.maskhand
+hands = [submodule("rig").add_hand(bpy.context, side) for side in ("right", "left")]
+bpy.ops.object.select_all(action="DESELECT")
+for hand in hands:
+    hand.select_set(True)
+bpy.context.view_layer.objects.active = hands[0]
+bpy.ops.object.join()
+character = bpy.context.view_layer.objects.active
+character.name = "Character"
+settings.target = character
+results["one_rig_import"] = operator_outcome(bpy.ops.maskhand.import_result, filepath=str(three))
+results["one_rig_summary"] = settings.last_summary
+results["one_rig_nla"] = [track.name for track in character.animation_data.nla_tracks]
+results["one_rig_armatures"] = sorted(obj.name for obj in bpy.context.scene.objects if obj.type == "ARMATURE")
+
 # A schema 1 result (one track per side, header "sides") still imports through the operator.
 state = scene_state()
 version_1 = write_result_file(folder / "version one.npz", {"left": track_arrays(frames, some),
