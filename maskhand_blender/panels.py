@@ -75,7 +75,7 @@ class MASKHAND_PT_custom_map(SidebarPanel, bpy.types.Panel):
 
 
 class MASKHAND_UL_tracks(bpy.types.UIList):
-    """The last capture's further tracks: which hand, on how many frames, how sure the detector was of it."""
+    """The last capture's further tracks: which hand, on how many frames, how sure MediaPipe was of its side."""
 
     def draw_item(self, context, layout, data, item, icon, active_data, active_property, index=0, flt_flag=0):
         row = layout.row(align=True)

@@ -3,10 +3,10 @@
 ``tracker.HandTracker`` gives one track per stretch of continuous motion of one hand, with the
 vote of its labels. Here, in order:
 
-1. **Blips.** A detection that sits mostly inside another hand's box, and is smaller, for at most
-   ``BLIP_FRAMES`` frames in a row of its track, is a piece of that hand which MediaPipe fitted
-   for a moment (seen on fists: a second skeleton on the fingers): it is dropped from its
-   track, and a track left empty goes. Two real hands that overlap (interlocked fingers) stay
+1. **Blips.** A detection that sits mostly inside the box of a hand seen for longer, and is
+   smaller, for at most ``BLIP_FRAMES`` frames in a row of its track, is a piece of that hand
+   which MediaPipe fitted for a moment (seen on fists: a second skeleton on the fingers): it is
+   dropped from its track, and a track left empty goes. Two real hands that overlap (interlocked fingers) stay
    so for many frames; a hand passing in front of a larger one may lose a frame or two.
 2. **Sides.** Each track takes the side its labels vote for, and no track is relabelled to fill a
    side that has no hand. One deliberate exception, where the user says which hand it is: when
@@ -58,7 +58,8 @@ class Settled:
 def settle_tracks(tracks: list[Track], sides: tuple) -> Settled:
     """Blips dropped, sides settled, tracks joined and named (see the module's docstring)."""
     frames_of = _frames_by_row(tracks)
-    kept = [track for track in (_without_blips(track, frames_of) for track in tracks) if track.rows]
+    lengths = {track.id: len(track.rows) for track in tracks}
+    kept = [track for track in (_without_blips(track, frames_of, lengths) for track in tracks) if track.rows]
     side_of = {track.id: track.side for track in kept}
     overruled = None
     if len(sides) == 1 and kept and sides[0] not in side_of.values() and not _any_overlap(kept):
@@ -100,9 +101,11 @@ def _frames_by_row(tracks: list[Track]) -> dict:
     return by_row
 
 
-def _without_blips(track: Track, frames_of: dict) -> Track:
-    """``track`` less its short runs of detections nested inside another track's (a new Track, vote recounted)."""
-    nested = [any(other_id != track.id and _nested(detection.box, other.box) for other_id, other in frames_of[row])
+def _without_blips(track: Track, frames_of: dict, lengths: dict) -> Track:
+    """``track`` less its short runs of detections nested inside a lasting track's (a new Track, vote recounted).
+    Only a hand seen for longer than a blip can hold one: in a still, a hand inside another's box is a hand."""
+    nested = [any(other_id != track.id and lengths[other_id] > BLIP_FRAMES and _nested(detection.box, other.box)
+                  for other_id, other in frames_of[row])
               for row, detection in zip(track.rows, track.detections)]
     drop = {position for run in true_runs(np.array(nested, bool)) if len(run) <= BLIP_FRAMES for position in run}
     if not drop:
