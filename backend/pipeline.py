@@ -1,9 +1,12 @@
-"""Footage in, per-frame MaskHand results out: decode, detect, track, estimate, smooth, write.
+"""Footage in, per-frame MaskHand results out: decode, detect, track, estimate, settle, smooth, write.
 
 Streaming: frames are decoded one at a time and only a chunk of them (``CHUNK_FRAMES``) is
 held while its hands are estimated in one batch, so memory stays flat in the video's length;
-what is kept per frame is the K hypotheses and a few small arrays. The preview, if asked
-for, is drawn in a second decoding pass once the final poses are chosen.
+what is kept per detection is the K hypotheses and a few small arrays. Each detection is
+estimated as the side its track holds so far; once the footage is read the tracks settle into
+the result's hands (backend.detect.handedness) and the few detections whose side changed are
+estimated again. The preview, if asked for, is drawn in a second decoding pass once the final
+poses are chosen.
 """
 from __future__ import annotations
 
@@ -286,9 +289,7 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
             for index, frame in footage.frames(start, request.frame_end, request.mirrored):
                 detections = detector.detect(frame)
                 for track, detection in tracker.update(index - start, detections):
-                    # Estimated now as the side its track holds so far; a hand whose side settles otherwise
-                    # is estimated again at the end. With one side asked for, a lone hand is likely that side.
-                    side = track.side if track.side in sides else sides[0] if len(sides) == len(detections) == 1 else None
+                    side = _provisional_side(track, sides, len(detections))
                     if side is not None:
                         chunk.append((track.id, index - start, side, detection))
                 decoded += 1
@@ -390,6 +391,15 @@ class _Estimates:
     def side(self, track: int, row: int) -> str | None:
         entry = self.entries.get((track, row))
         return entry[0] if entry else None
+
+
+def _provisional_side(track, sides: tuple, detections_in_frame: int) -> str | None:
+    """The side to estimate a detection as while the footage is read: its track's side so far, if asked for.
+    With one side asked for, a lone hand is likely that side (handedness.settle_tracks). A detection whose
+    hand settles on another side, or that was not estimated, is estimated again at the end (_settle_hands)."""
+    if track.side in sides:
+        return track.side
+    return sides[0] if len(sides) == 1 and detections_in_frame == 1 else None
 
 
 def _settle_hands(tracker: HandTracker, estimates: _Estimates, estimator: PoseEstimator,
