@@ -39,6 +39,7 @@ from .metrics import f_score, pa_error_mm, rotation_angle_deg
 CHILD_POINT = BONE_END_POINT[1:]
 TEST_SEED = 20251127  # never used by training (seeds 0-2 and their derived streams)
 REPO = Path(__file__).resolve().parent.parent
+REAL_RESULTS = REPO / "bench" / "results" / "real.json"
 
 
 def held_out_set(count: int, seed: int = TEST_SEED) -> TrainingBatch:
@@ -241,12 +242,21 @@ def main(argv: list[str] | None = None) -> int:
         report["baseline"] = evaluate_baseline(args.baseline, model, batch, occluded_hands)
     else:
         print(f"no baseline at {args.baseline}: train it with `python -m backend.train baseline`", file=sys.stderr)
-    markdown = to_markdown(report)
-    print(markdown)
+    print(to_markdown(report))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text(markdown)
+    write_markdown(report, args.out.with_suffix(".md"))
     return 0
+
+
+def write_markdown(report: dict, path: Path) -> None:
+    """The synthetic figures, then the real-footage section from bench/bench_real.py's last figures, if any."""
+    from .evaluate_real import to_markdown as real_markdown
+
+    markdown = to_markdown(report)
+    if REAL_RESULTS.is_file():
+        markdown += "\n" + real_markdown(json.loads(REAL_RESULTS.read_text()))
+    path.write_text(markdown)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ PA-MPJPE / PA-MPVPE: mean Euclidean error after a similarity Procrustes alignmen
 prediction to its ground truth (scale, rotation, translation), in millimetres. F@t: the
 F-score of the aligned vertex sets at distance t (precision: predicted vertices within t of
 the ground-truth set; recall: the converse). Joint angle error: geodesic angle between the
-predicted and true local rotations.
+predicted and true local rotations. Flexion error: the bending angle at each of the 15 finger
+joints, from the 21 keypoints alone (angle between the bone into the joint and the bone out of
+it), against the truth's: comparable across hand models and with any keypoint estimate.
 """
 from __future__ import annotations
 
@@ -46,3 +48,27 @@ def rotation_angle_deg(predicted: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Geodesic angle in degrees between rotation matrices (..., 3, 3)."""
     cosine = (np.einsum("...ji,...jk->...ik", predicted, target).trace(axis1=-2, axis2=-1) - 1) / 2
     return np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
+
+
+FINGERS = ("thumb", "index", "middle", "ring", "pinky")
+# Each finger's keypoints from the wrist out (OpenPose / MediaPipe order).
+FINGER_CHAINS = tuple((0, 1 + 4 * f, 2 + 4 * f, 3 + 4 * f, 4 + 4 * f) for f in range(5))
+
+
+def bend_angles_deg(points: np.ndarray) -> np.ndarray:
+    """(..., 21, 3) keypoints -> (..., 15) bending angle at each finger joint (0 = straight), degrees,
+    finger by finger (thumb first), each from its base joint out."""
+    angles = []
+    for chain in FINGER_CHAINS:
+        for before, joint, after in zip(chain, chain[1:], chain[2:]):
+            incoming = points[..., joint, :] - points[..., before, :]
+            outgoing = points[..., after, :] - points[..., joint, :]
+            cosine = (incoming * outgoing).sum(-1) / np.maximum(
+                np.linalg.norm(incoming, axis=-1) * np.linalg.norm(outgoing, axis=-1), 1e-12)
+            angles.append(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))))
+    return np.stack(angles, -1)
+
+
+def flexion_error_deg(predicted: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """(N, 15) absolute bending-angle error at each finger joint, degrees, keypoints (N, 21, 3)."""
+    return np.abs(bend_angles_deg(predicted) - bend_angles_deg(target))

@@ -1,12 +1,12 @@
-"""Test footage the tests write themselves (OpenCV's mp4v encoder, or FFV1 for lossless)."""
+"""Test footage the tests write themselves (OpenCV's mp4v encoder)."""
 import cv2
 
 
-def write_video(path, frames, fps=30.0, codec="mp4v"):
-    """BGR frames (same size) -> a video at ``path`` (``codec`` "FFV1" in an .avi: lossless); returns the path."""
+def write_video(path, frames, fps=30.0):
+    """BGR frames (same size) -> an mp4 at ``path``; returns the path."""
     path.parent.mkdir(parents=True, exist_ok=True)
     height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*codec), fps, (width, height))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
     for frame in frames:
         writer.write(frame)
     writer.release()

@@ -207,14 +207,12 @@ def test_every_hand_found_in_the_photos_is_a_hand_on_its_own_side(shared_data, p
 
 @pytest.mark.slow
 def test_real_footage_of_a_left_hand_is_one_left_hand(shared_data, tmp_path):
-    """300 real frames of one person's left hand (realworld_dev: measured on, never fitted to), as its README
-    prescribes: crops padded by 128 px of grey, a lossless video. Every frame is captured, as one left hand."""
-    from tests.footage import write_video
+    """300 real frames of one person's left hand (realworld_dev: measured on, never fitted to), as footage the way
+    its README prescribes (backend.evaluate_real). Every frame is captured, as one left hand."""
+    from backend.evaluate_real import load_truth, write_footage
 
-    images = sorted((shared_data / "realworld_dev" / "images").glob("*.jpg"))
-    frames = [cv2.copyMakeBorder(cv2.imread(str(image)), 128, 128, 128, 128, cv2.BORDER_CONSTANT, value=(128,) * 3)
-              for image in images]
-    clip = write_video(tmp_path / "real.avi", frames, codec="FFV1")
+    images, _ = load_truth(shared_data / "realworld_dev")
+    clip = write_footage(images, tmp_path / "real.avi")
     output = tmp_path / "real.npz"
     summary = run_capture(CaptureRequest(job="real", video=str(clip), output=str(output), samples=1, iterations=1))
     assert summary["hands"] == {"right": 0, "left": len(images)}

@@ -7,7 +7,8 @@ import torch
 
 from backend.data.synthetic import sample_finger_pose, sample_global_orientation
 from backend.detect.mediapipe_hands import PRESENCE_THRESHOLD
-from backend.detect.plausibility import MAX_BEND_DEG, bend_angles_deg, implausibility
+from backend.detect.plausibility import MAX_BEND_DEG, implausibility
+from backend.metrics import bend_angles_deg
 from backend.evidence import RESIDUAL_TOLERANCE_DEG, evidence_uncertainty, residual_angles_deg
 from backend.hand_model import load_hand_model
 from tests.photo_labels import labelled_hand

@@ -30,31 +30,18 @@ import numpy as np
 
 from ..hand_model.builtin import builtin_hand_data
 from ..hand_model.layout import KEYPOINT_PARENTS, mano_to_openpose
+from ..metrics import bend_angles_deg
 
 PROPORTION_FACTOR = 10.0
 MAX_BEND_DEG = 140.0
 MAX_HEAD_DISAGREEMENT = 0.6
 PALM = (0, 9)  # wrist, middle finger knuckle (OpenPose order)
-FINGER_CHAINS = tuple((0, 1 + 4 * f, 2 + 4 * f, 3 + 4 * f, 4 + 4 * f) for f in range(5))
 
 
 def bone_lengths(points: np.ndarray) -> np.ndarray:
     """(..., 21, D) keypoints -> (..., 20) lengths of the bones from each keypoint to its parent."""
     parents = np.asarray(KEYPOINT_PARENTS[1:])
     return np.linalg.norm(points[..., 1:, :] - points[..., parents, :], axis=-1)
-
-
-def bend_angles_deg(points: np.ndarray) -> np.ndarray:
-    """(..., 21, 3) keypoints -> (..., 15) bending angle at each finger joint (0 = straight), degrees."""
-    angles = []
-    for chain in FINGER_CHAINS:
-        for before, joint, after in zip(chain, chain[1:], chain[2:]):
-            incoming = points[..., joint, :] - points[..., before, :]
-            outgoing = points[..., after, :] - points[..., joint, :]
-            cosine = (incoming * outgoing).sum(-1) / np.maximum(
-                np.linalg.norm(incoming, axis=-1) * np.linalg.norm(outgoing, axis=-1), 1e-12)
-            angles.append(np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))))
-    return np.stack(angles, -1)
 
 
 def head_disagreement(image_points: np.ndarray, world: np.ndarray) -> float:

@@ -1,0 +1,69 @@
+"""The real-footage evaluation (backend.evaluate_real): its metrics and the MediaPipe-fit baseline, checked on the
+built-in hand's own keypoints, and against the figures the real frames' README reports for MediaPipe and the fit."""
+import numpy as np
+import pytest
+import torch
+
+from backend.data.synthetic import sample_finger_pose, sample_global_orientation
+from backend.evaluate_real import figures, load_truth, mediapipe_world_landmarks, write_footage
+from backend.hand_model import load_hand_model
+from backend.mediapipe_fit import fit_hand_to_landmarks
+from backend.metrics import bend_angles_deg, flexion_error_deg, pa_error_mm
+
+
+def left_hand_keypoints(count, seed=0):
+    rng = np.random.default_rng(seed)
+    pose = np.concatenate([sample_global_orientation(rng, count)[:, None], sample_finger_pose(rng, count)], 1)
+    with torch.no_grad():
+        return load_hand_model("left")(torch.as_tensor(pose, dtype=torch.float32), torch.zeros(count, 10),
+                                       with_vertices=False).keypoints.numpy().astype(np.float64)
+
+
+def test_straight_fingers_bend_nowhere_and_a_right_angle_is_90_degrees():
+    straight = np.zeros((21, 3))
+    for finger in range(5):  # each finger a line from the wrist, fanned out
+        direction = np.array([np.cos(0.3 * finger), np.sin(0.3 * finger), 0.0])
+        straight[1 + 4 * finger:5 + 4 * finger] = np.arange(1, 5)[:, None] * 0.02 * direction
+    np.testing.assert_allclose(bend_angles_deg(straight), 0, atol=1e-6)
+    bent = straight.copy()
+    bent[8] = bent[7] + np.array([0.0, 0.0, 0.02])  # the index fingertip turned by a right angle
+    assert bend_angles_deg(bent)[5] == pytest.approx(90.0)  # the index's third joint
+    assert flexion_error_deg(bent[None], straight[None])[0, 5] == pytest.approx(90.0)
+    keypoints = left_hand_keypoints(5)
+    assert np.abs(flexion_error_deg(keypoints, keypoints)).max() == 0
+
+
+def test_the_fit_recovers_a_hand_it_can_make():
+    # MediaPipe-like landmarks: the built-in left hand in plausible poses, 10 % larger, centred elsewhere.
+    truth = left_hand_keypoints(8, seed=1) * 1.1 + np.array([0.3, -0.1, 0.5])
+    fitted, pose = fit_hand_to_landmarks(load_hand_model("left"), truth)
+    assert pose.shape == (8, 16, 3)
+    assert pa_error_mm(fitted, truth).mean() < 1.5
+    assert np.abs(fitted - truth).mean() < 2e-3  # scale and centre too, not only up to a similarity
+
+
+def test_figures_report_what_each_method_found_and_rank_uncertainty():
+    truth = left_hand_keypoints(40, seed=2)
+    noise = np.random.default_rng(3).normal(0, 1, 40)
+    estimate = truth + 0.004 * np.abs(noise)[:, None, None] * np.random.default_rng(4).normal(0, 1, truth.shape)
+    found = np.arange(40) != 7
+    uncertainty = np.repeat(np.abs(noise)[:, None], 16, 1)  # larger where the estimate is worse
+    report = figures(estimate, found, truth, uncertainty)
+    assert report["frames_found"] == 39 and set(report["flexion_error_per_finger_deg"]) == {
+        "thumb", "index", "middle", "ring", "pinky"}
+    assert report["rho_frame"] > 0.8
+    assert figures(estimate, found, truth, np.zeros((40, 16)))["rho_frame"] is None  # nothing measured: no rho
+
+
+@pytest.mark.slow
+def test_mediapipe_and_its_fitted_hand_reproduce_the_figures_the_real_frames_readme_reports(shared_data, tmp_path):
+    images, truth = load_truth(shared_data / "realworld_dev")
+    landmarks, found = mediapipe_world_landmarks(write_footage(images, tmp_path / "real.avi"))
+    assert found.all()
+    mediapipe = figures(landmarks, found, truth)
+    assert mediapipe["pa_mpjpe_mm"] == pytest.approx(10.0, abs=0.3)
+    assert mediapipe["flexion_error_deg"] == pytest.approx(13.0, abs=0.3)
+    fitted, _ = fit_hand_to_landmarks(load_hand_model("left"), landmarks)
+    fit = figures(fitted, found, truth)
+    assert fit["pa_mpjpe_mm"] == pytest.approx(8.9, abs=0.3)
+    assert fit["flexion_error_deg"] == pytest.approx(10.7, abs=0.3)
