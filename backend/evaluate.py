@@ -14,6 +14,8 @@ Prints and writes (``<out>.json``, ``<out>.md``):
   (hands with at least one occluded or dropped finger in their 2D cues).
 * Whether the uncertainty means something: Spearman rho between per-joint uncertainty and
   per-joint angle error, and the mean uncertainty of occluded vs visible fingers.
+The markdown ends with the real-footage section from bench/bench_real.py's last figures
+(bench/results/real.json) when they are of the same checkpoint.
 """
 from __future__ import annotations
 
@@ -254,8 +256,9 @@ def write_markdown(report: dict, path: Path) -> None:
     from .evaluate_real import to_markdown as real_markdown
 
     markdown = to_markdown(report)
-    if REAL_RESULTS.is_file():
-        markdown += "\n" + real_markdown(json.loads(REAL_RESULTS.read_text()))
+    real = json.loads(REAL_RESULTS.read_text()) if REAL_RESULTS.is_file() else None
+    if real is not None and Path(report["checkpoint"]).name == real["checkpoint"]:  # the same checkpoint's figures
+        markdown += "\n" + real_markdown(real)
     path.write_text(markdown)
 
 

@@ -18,7 +18,7 @@ LEARNING_RATE = 0.03
 POSE_WEIGHT = 1e-4
 
 
-def fit_hand_to_landmarks(hand, landmarks: np.ndarray, steps: int = STEPS) -> tuple[np.ndarray, np.ndarray]:
+def fit_hand_to_landmarks(hand, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Fit ``hand`` (a ``backend.hand_model`` model of the landmarks' side) to world landmarks (N, 21, 3), metres.
 
     Returns the fitted hand's keypoints (N, 21, 3), centred and scaled onto the landmarks' frame, and
@@ -34,7 +34,7 @@ def fit_hand_to_landmarks(hand, landmarks: np.ndarray, steps: int = STEPS) -> tu
         keypoints = hand(pose, betas, with_vertices=False).keypoints                             # (N, 21, 3)
         return scale[:, None, None] * (keypoints - keypoints.mean(1, keepdim=True))
 
-    for _ in range(steps):
+    for _ in range(STEPS):
         optimiser.zero_grad()
         loss = ((fitted() - target) ** 2).sum() + POSE_WEIGHT * (pose[:, 1:] ** 2).sum()
         loss.backward()

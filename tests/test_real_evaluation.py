@@ -5,10 +5,11 @@ import pytest
 import torch
 
 from backend.data.synthetic import sample_finger_pose, sample_global_orientation
-from backend.evaluate_real import figures, load_truth, mediapipe_world_landmarks, write_footage
+from backend.evaluate_real import FINGER_JOINTS, figures, load_truth, mediapipe_world_landmarks, write_footage
 from backend.hand_model import load_hand_model
+from backend.hand_model.layout import JOINT_NAMES, mirror_points
 from backend.mediapipe_fit import fit_hand_to_landmarks
-from backend.metrics import bend_angles_deg, flexion_error_deg, pa_error_mm
+from backend.metrics import FINGERS, bend_angles_deg, flexion_error_deg, pa_error_mm
 
 
 def left_hand_keypoints(count, seed=0):
@@ -30,7 +31,8 @@ def test_straight_fingers_bend_nowhere_and_a_right_angle_is_90_degrees():
     assert bend_angles_deg(bent)[5] == pytest.approx(90.0)  # the index's third joint
     assert flexion_error_deg(bent[None], straight[None])[0, 5] == pytest.approx(90.0)
     keypoints = left_hand_keypoints(5)
-    assert np.abs(flexion_error_deg(keypoints, keypoints)).max() == 0
+    # Bending angles are a hand's own: the same for its mirror image (a left hand against a right one).
+    np.testing.assert_allclose(bend_angles_deg(mirror_points(keypoints)), bend_angles_deg(keypoints), atol=1e-6)
 
 
 def test_the_fit_recovers_a_hand_it_can_make():
@@ -40,6 +42,25 @@ def test_the_fit_recovers_a_hand_it_can_make():
     assert pose.shape == (8, 16, 3)
     assert pa_error_mm(fitted, truth).mean() < 1.5
     assert np.abs(fitted - truth).mean() < 2e-3  # scale and centre too, not only up to a similarity
+
+
+def test_each_finger_joint_s_uncertainty_is_that_joint_s():
+    assert [JOINT_NAMES[joint] for joint in FINGER_JOINTS] == [f"{finger}{n}" for finger in FINGERS for n in (1, 2, 3)]
+
+
+def test_a_bent_finger_shows_in_its_own_column_and_its_joints_uncertainty_ranks_the_error():
+    truth = left_hand_keypoints(30, seed=5)
+    estimate = truth.copy()
+    bend = np.linspace(0.0, 0.02, 30)  # the ring fingertip moved more and more, frame by frame
+    estimate[:, 16, 2] += bend
+    uncertainty = np.zeros((30, 16))
+    uncertainty[:, list(FINGER_JOINTS)[11]] = bend * 1000 + 1  # the ring's third joint is unsure where it is wrong
+    uncertainty[:, 0] = 5.0
+    report = figures(estimate, np.ones(30, bool), truth, uncertainty)
+    per_finger = report["flexion_error_per_finger_deg"]
+    assert per_finger["ring"] > 1 and all(per_finger[f] < 1e-6 for f in per_finger if f != "ring")
+    assert report["rho_finger_joint"] > 0.3
+    assert report["rho_frame"] > 0.9
 
 
 def test_figures_report_what_each_method_found_and_rank_uncertainty():
@@ -53,6 +74,7 @@ def test_figures_report_what_each_method_found_and_rank_uncertainty():
         "thumb", "index", "middle", "ring", "pinky"}
     assert report["rho_frame"] > 0.8
     assert figures(estimate, found, truth, np.zeros((40, 16)))["rho_frame"] is None  # nothing measured: no rho
+    assert figures(estimate, np.zeros(40, bool), truth) == {"frames_found": 0, "frames": 40}
 
 
 @pytest.mark.slow
