@@ -26,22 +26,24 @@ from __future__ import annotations
 import numpy as np
 
 from .hand_model.layout import BONE_END_POINT, OPENPOSE_TO_MANO
+from .preview import project
 
 RESIDUAL_TOLERANCE_DEG = 30.0  # a hand's median bone-direction residual that still counts as a fit
 
 
-def residual_angles_deg(keypoints3d: np.ndarray, detected: np.ndarray, focal: float, centre: np.ndarray) -> np.ndarray:
+def residual_angles_deg(keypoints3d: np.ndarray, detected: np.ndarray, focal: float, width: int, height: int
+                        ) -> np.ndarray:
     """Per joint, the angle between the pose's bone and the detections' (M, 16), degrees.
 
-    keypoints3d: (M, 21, 3) camera frame, metres (OpenPose order); detected: (M, 21, 2) pixels;
-    centre: (2,) the image centre the camera projects onto."""
+    keypoints3d: (M, 21, 3) camera frame, metres (OpenPose order); detected: (M, 21, 2) pixels in a
+    ``width`` x ``height`` frame seen with ``focal`` (``backend.preview.project``)."""
     mano3d = keypoints3d[:, list(OPENPOSE_TO_MANO)]                                    # (M, 21, 3) MANO order
     mano2d = detected[:, list(OPENPOSE_TO_MANO)]
-    depth = np.maximum(mano3d[..., 2:], 1e-6)
-    projected = focal * mano3d[..., :2] / depth + centre                               # (M, 21, 2)
+    projected = project(mano3d, focal, width, height)                                  # (M, 21, 2)
     start, end = np.arange(16), np.array(BONE_END_POINT)
     miss = (projected[:, end] - projected[:, start]) - (mano2d[:, end] - mano2d[:, start])  # (M, 16, 2)
-    bone_pixels = np.linalg.norm(mano3d[:, end] - mano3d[:, start], axis=-1) * focal / depth[:, start, 0]
+    depth = np.maximum(mano3d[:, start, 2], 1e-6)
+    bone_pixels = np.linalg.norm(mano3d[:, end] - mano3d[:, start], axis=-1) * focal / depth
     return np.degrees(np.arctan2(np.linalg.norm(miss, axis=-1), np.maximum(bone_pixels, 1e-6)))
 
 

@@ -458,7 +458,7 @@ def _hand_result(hand: SettledHand, estimates: _Estimates, frames: np.ndarray, m
                           with_vertices=False).keypoints.cpu().numpy()                         # (M, 21, 3)
     cam_t = fit_translation(keypoints, detected, confidence, footage)
     joints3d = keypoints + cam_t[:, None]
-    residual = residual_angles_deg(joints3d, detected, footage.focal, np.array([footage.width / 2, footage.height / 2]))
+    residual = residual_angles_deg(joints3d, detected, footage.focal, footage.width, footage.height)
     uncertainty = evidence_uncertainty(np.stack([entry[4] for entry in entries]), residual)
     for name, values in (("valid", True), ("global_orient", pose[:, 0]), ("hand_pose", pose[:, 1:]),
                          ("betas", chosen_betas), ("cam_t", cam_t), ("joints3d", joints3d), ("keypoints2d", detected),

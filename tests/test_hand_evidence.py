@@ -3,14 +3,12 @@ evidence terms, on the built-in hand's own keypoints and on MediaPipe's real fit
 import cv2
 import numpy as np
 import pytest
-import torch
 
-from backend.data.synthetic import sample_finger_pose, sample_global_orientation
 from backend.detect.mediapipe_hands import PRESENCE_THRESHOLD
 from backend.detect.plausibility import MAX_BEND_DEG, implausibility
-from backend.metrics import bend_angles_deg
 from backend.evidence import RESIDUAL_TOLERANCE_DEG, evidence_uncertainty, residual_angles_deg
-from backend.hand_model import load_hand_model
+from backend.metrics import bend_angles_deg
+from tests.hand_poses import builtin_hand_keypoints
 from tests.photo_labels import labelled_hand
 
 CLEANUP_THRESHOLD_DEG = 16.0  # the Cleanup panel's default (maskhand_blender/cleanup/properties.py)
@@ -19,11 +17,7 @@ CLEANUP_THRESHOLD_DEG = 16.0  # the Cleanup panel's default (maskhand_blender/cl
 def builtin_keypoints(count, seed=0):
     """(count, 21, 3) keypoints of the built-in right hand in random plausible poses, metres, camera frame
     (about 0.5 m in front of it), and the poses (count, 16, 3)."""
-    rng = np.random.default_rng(seed)
-    pose = np.concatenate([sample_global_orientation(rng, count)[:, None], sample_finger_pose(rng, count)], 1)
-    with torch.no_grad():
-        keypoints = load_hand_model("right")(torch.as_tensor(pose, dtype=torch.float32), torch.zeros(count, 10),
-                                             with_vertices=False).keypoints.numpy().astype(np.float64)
+    keypoints, pose = builtin_hand_keypoints("right", count, seed)
     return keypoints - keypoints[:, :1] + np.array([0.0, 0.0, 0.5]), pose
 
 
@@ -101,7 +95,7 @@ def test_real_hands_pass_and_non_hands_are_stopped(shared_data):
 def test_a_pose_that_lands_on_its_detections_keeps_the_model_uncertainty():
     keypoints, _ = builtin_keypoints(20, seed=2)
     detected = image_points(keypoints)[..., :2]
-    residual = residual_angles_deg(keypoints, detected, 1000.0, np.array([320.0, 240.0]))
+    residual = residual_angles_deg(keypoints, detected, 1000.0, 640, 480)
     assert residual.max() < 1e-6
     model = np.full((20, 16), 9.0)
     np.testing.assert_allclose(evidence_uncertainty(model, residual), model, rtol=1e-6)
@@ -112,12 +106,12 @@ def test_keypoints_no_hand_fits_make_the_hand_unsure_enough_for_cleanup():
     detected = image_points(keypoints)[..., :2]
     scrambled = detected.copy()
     scrambled[:, 1:] = detected[:, 1:][:, np.random.default_rng(0).permutation(20)]  # keypoints of the wrong joints
-    residual = residual_angles_deg(keypoints, scrambled, 1000.0, np.array([320.0, 240.0]))
+    residual = residual_angles_deg(keypoints, scrambled, 1000.0, 640, 480)
     assert np.median(residual, 1).min() > RESIDUAL_TOLERANCE_DEG
     model = np.full((20, 16), 9.0)  # a typical, clean hand's calibrated uncertainty: below the Cleanup threshold
     unsure = evidence_uncertainty(model, residual)
     assert unsure.max(1).min() > CLEANUP_THRESHOLD_DEG
     # Keypoints a little off (a few pixels of MediaPipe noise) leave a hand as sure as the model says.
     noisy = detected + np.random.default_rng(1).normal(0, 1.0, detected.shape)
-    np.testing.assert_allclose(evidence_uncertainty(model, residual_angles_deg(keypoints, noisy, 1000.0,
-                                                                               np.array([320.0, 240.0]))), model)
+    np.testing.assert_allclose(evidence_uncertainty(model, residual_angles_deg(keypoints, noisy, 1000.0, 640, 480)),
+                               model)

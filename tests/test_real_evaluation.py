@@ -2,22 +2,17 @@
 built-in hand's own keypoints, and against the figures the real frames' README reports for MediaPipe and the fit."""
 import numpy as np
 import pytest
-import torch
 
-from backend.data.synthetic import sample_finger_pose, sample_global_orientation
 from backend.evaluate_real import FINGER_JOINTS, figures, load_truth, mediapipe_world_landmarks, write_footage
 from backend.hand_model import load_hand_model
 from backend.hand_model.layout import JOINT_NAMES, mirror_points
 from backend.mediapipe_fit import fit_hand_to_landmarks
 from backend.metrics import FINGERS, bend_angles_deg, flexion_error_deg, pa_error_mm
+from tests.hand_poses import builtin_hand_keypoints
 
 
 def left_hand_keypoints(count, seed=0):
-    rng = np.random.default_rng(seed)
-    pose = np.concatenate([sample_global_orientation(rng, count)[:, None], sample_finger_pose(rng, count)], 1)
-    with torch.no_grad():
-        return load_hand_model("left")(torch.as_tensor(pose, dtype=torch.float32), torch.zeros(count, 10),
-                                       with_vertices=False).keypoints.numpy().astype(np.float64)
+    return builtin_hand_keypoints("left", count, seed)[0]
 
 
 def test_straight_fingers_bend_nowhere_and_a_right_angle_is_90_degrees():

@@ -6,8 +6,8 @@ vote of its labels. Here, in order:
 1. **Blips.** A detection that sits mostly inside the box of a hand seen for longer, and is
    smaller, for at most ``BLIP_FRAMES`` frames in a row of its track, is a piece of that hand
    which MediaPipe fitted for a moment (seen on fists: a second skeleton on the fingers): it is
-   dropped from its track, and a track left empty goes. Two real hands that overlap (interlocked fingers) stay
-   so for many frames; a hand passing in front of a larger one may lose a frame or two.
+   dropped from its track, and a track left empty goes. Two real hands that overlap (interlocked
+   fingers) stay so for many frames; a hand passing in front of a larger one may lose a frame or two.
 2. **Sides.** Each track takes the side its labels vote for, and no track is relabelled to fill a
    side that has no hand. One deliberate exception, where the user says which hand it is: when
    they ask for one side only and the footage never holds two hands at once, the one hand in

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..hand_model.builtin import builtin_hand_data
 from ..hand_model.layout import KEYPOINT_PARENTS, mano_to_openpose
-from ..metrics import bend_angles_deg
+from ..metrics import bend_angles_deg, procrustes_align
 
 PROPORTION_FACTOR = 10.0
 MAX_BEND_DEG = 140.0
@@ -45,16 +45,14 @@ def bone_lengths(points: np.ndarray) -> np.ndarray:
 
 
 def head_disagreement(image_points: np.ndarray, world: np.ndarray) -> float:
-    """Residual of the best similarity transform of ``world`` (21, 3) onto ``image_points`` (21, 3),
-    relative to the image points' spread about their centre (0: the same shape)."""
-    target, source = image_points - image_points.mean(0), world - world.mean(0)
-    u, singular, vt = np.linalg.svd(source.T @ target)
-    singular[-1] *= np.sign(np.linalg.det(u @ vt))  # a rotation, never a reflection
+    """Residual of the best similarity transform of ``world`` (21, 3) onto ``image_points`` (21, 3)
+    (``metrics.procrustes_align``), relative to the image points' spread about their centre (0: the same shape)."""
+    target = image_points - image_points.mean(0)
     spread = float((target ** 2).sum())
-    if spread <= 0 or (source ** 2).sum() <= 0:
+    if spread <= 0 or np.ptp(world, 0).max() <= 0:
         return np.inf
-    residual = spread - singular.sum() ** 2 / float((source ** 2).sum())
-    return float(np.sqrt(max(residual, 0.0) / spread))
+    aligned = procrustes_align(world[None], image_points[None])[0]
+    return float(np.sqrt(((aligned - image_points) ** 2).sum() / spread))
 
 
 @lru_cache(maxsize=1)
