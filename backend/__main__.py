@@ -25,6 +25,7 @@ def capture_command(args: argparse.Namespace) -> int:
                                  frame_start=frame_start, frame_end=frame_end, hands=args.hands, max_hands=args.max_hands,
                                  samples=args.samples,
                                  iterations=args.iterations, temperature=args.temperature, temporal=not args.no_temporal,
+                                 refine=not args.no_refine,
                                  device=args.device, engine=args.engine, checkpoint=args.checkpoint,
                                  mano_folder=args.mano_folder, mirrored=args.mirrored, preview=args.preview)
         request.validate()
@@ -72,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     capture.add_argument("--temperature", type=float,
                          help="temperature of the hypotheses' draws (default: the checkpoint's; 0: greedy)")
     capture.add_argument("--no-temporal", action="store_true", help="pick each frame's best hypothesis on its own")
+    capture.add_argument("--no-refine", action="store_true",
+                         help="keep MaskHand's pose as it is, without fitting it to MediaPipe's 3D landmarks")
     capture.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
     capture.add_argument("--engine", choices=("torch", "onnx"), default="torch")
     capture.add_argument("--checkpoint", help="MaskHand checkpoint folder (default: the bundled maskhand-k)")

@@ -6,7 +6,8 @@ Samples a synthetic validation set (never the test seed) with the checkpoint's o
 (T, K, temperature; requests that change them get the same map, fitted for these),
 fits per joint ``log(1 + error) = offset + slope * log(spread)`` by least squares (errors in degrees,
 the answer's local rotation against the truth), and writes the 16 pairs into the checkpoint's
-``config.json`` (``sampling.uncertainty_calibration``), which ``sampling.calibrate`` applies.
+``config.json`` (``sampling.uncertainty_calibration``), which ``sampling.calibrate`` applies, beside
+each joint's median error (``sampling.typical_error``: backend.refine's prior where K=1 measures nothing).
 A degree of spread means a different error on different joints, so without it a ranking of
 joints across the hand is mostly a ranking of joint types. The map is monotone per joint: it
 keeps the order of frames for every joint, and so what the cleanup finds on any one bone.
@@ -55,6 +56,7 @@ def calibrate_checkpoint(folder: Path, count: int | None = None, seed: int = VAL
     spread, error = details["spread"], details["angles"]
     pairs = fit_calibration(spread, error)
     model.config.sampling.uncertainty_calibration = pairs
+    model.config.sampling.typical_error = [round(float(value), 3) for value in np.median(error, 0)]
     model.config.save(Path(folder) / CONFIG_FILE)
     quality = uncertainty_quality(calibrated_error(torch.as_tensor(spread), pairs).numpy(), spread, error,
                                   batch.occluded.numpy())

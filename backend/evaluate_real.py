@@ -8,8 +8,8 @@ it. As its README prescribes, each 256x256 crop is padded by 128 px of grey and 
 into a lossless video, which the capture reads as any footage.
 
 Methods, each over the frames it found:
-* MaskHand through the whole pipeline, with the capture's defaults (K=8, T=5, temporal mode)
-  and with the speed setting (K=1);
+* MaskHand through the whole pipeline, with the capture's defaults (K=8, T=5, temporal mode,
+  refined: backend.refine), with the speed setting (K=1), and with the defaults unrefined;
 * MediaPipe 0.10.21's own world landmarks (video mode), what MediaPipe-driven add-ons key;
 * the built-in hand fitted to those landmarks (``backend.mediapipe_fit``).
 
@@ -82,14 +82,14 @@ def mediapipe_world_landmarks(video: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(landmarks), np.array(found)
 
 
-def capture(video: Path, samples: int, output: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The whole pipeline on ``video`` with the defaults but ``samples``: the keypoints (N, 21, 3), found (N,)
-    and uncertainty (N, 16) of the hand the capture found in most frames."""
+def capture(video: Path, samples: int, output: Path, refine: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The whole pipeline on ``video`` with the defaults but ``samples`` (and ``refine``): the keypoints
+    (N, 21, 3), found (N,) and uncertainty (N, 16) of the hand the capture found in most frames."""
     from .pipeline import run_capture
     from .protocol import CaptureRequest
     from .result import read_result
 
-    run_capture(CaptureRequest(job="real", video=str(video), output=str(output), samples=samples))
+    run_capture(CaptureRequest(job="real", video=str(video), output=str(output), samples=samples, refine=refine))
     result = read_result(output)
     hands = [result[name] for name in result["header"]["tracks"].tolist()]
     if not hands:
@@ -130,8 +130,9 @@ def evaluate_real(folder: Path) -> dict:
     with tempfile.TemporaryDirectory() as work:
         video = write_footage(images, Path(work) / "real.avi")
         methods = {}
-        for name, samples in (("maskhand_defaults", 8), ("maskhand_k1", 1)):
-            keypoints, found, uncertainty = capture(video, samples, Path(work) / f"{name}.npz")
+        for name, samples, refine in (("maskhand_defaults", 8, True), ("maskhand_k1", 1, True),
+                                      ("maskhand_unrefined", 8, False)):
+            keypoints, found, uncertainty = capture(video, samples, Path(work) / f"{name}.npz", refine)
             # A lone hypothesis measures no uncertainty (only the widening of hands no pose fits): no rho for K=1.
             methods[name] = figures(keypoints, found, truth, uncertainty if samples > 1 else None)
         landmarks, found = mediapipe_world_landmarks(video)
@@ -144,8 +145,9 @@ def evaluate_real(folder: Path) -> dict:
             "methods": methods}
 
 
-METHOD_NAMES = {"maskhand_defaults": "MaskHand, the capture's defaults (K=8, T=5, temporal)",
-                "maskhand_k1": "MaskHand, speed setting (K=1, T=5)",
+METHOD_NAMES = {"maskhand_defaults": "MaskHand, the capture's defaults (K=8, T=5, temporal, refined)",
+                "maskhand_k1": "MaskHand, speed setting (K=1, T=5, refined)",
+                "maskhand_unrefined": "MaskHand, the defaults without the refinement (--no-refine)",
                 "mediapipe_world": "MediaPipe 0.10.21 world landmarks (video mode)",
                 "mediapipe_fit": "built-in hand fitted to MediaPipe's world landmarks"}
 

@@ -31,6 +31,7 @@ from .hand_model import ManoModelError, load_hand_model, mirror_pose
 from .maskhand.model import DEFAULT_CHECKPOINT, CheckpointError, MaskHand
 from .maskhand.sampling import TorchEngine, candidates, sample
 from .protocol import CaptureRequest, ProtocolError
+from .refine import refine_poses
 from .result import empty_track, write_result
 from .temporal import temporal_weights, weighted_poses
 
@@ -320,8 +321,9 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
     hands, relabelled = _settle_hands(tracker, estimates, estimator, request, warn)
     progress(stage="smoothing", frame=decoded, total=decoded)
     frames = np.arange(start, start + decoded)
-    results = {hand.name: _hand_result(hand, estimates, frames, estimator.hands[hand.side],
-                                       request.temporal and request.samples > 1, footage) for hand in hands}
+    results = {hand.name: _hand_result(hand, estimates, frames, estimator, hand.side,
+                                       request.temporal and request.samples > 1, request.refine, footage)
+               for hand in hands}
     found = {name: int(arrays["valid"].sum()) for name, arrays in results.items()}
     if not any(found.values()):
         warn("no_hands", f"no hands were found in '{footage.path.name}' (frames {start}-{start + decoded - 1})")
@@ -424,10 +426,11 @@ def _settle_hands(tracker: HandTracker, estimates: _Estimates, estimator: PoseEs
     return settled.hands, overruled
 
 
-def _hand_result(hand: SettledHand, estimates: _Estimates, frames: np.ndarray, model, temporal: bool,
-                 footage: Footage) -> dict:
-    """One hand's result arrays over ``frames`` (backend.result), its pose chosen per frame or along the motion.
-    Work and memory follow the hand's own frames (temporal mode: the span from its first frame to its last)."""
+def _hand_result(hand: SettledHand, estimates: _Estimates, frames: np.ndarray, estimator: PoseEstimator, side: str,
+                 temporal: bool, refine: bool, footage: Footage) -> dict:
+    """One hand's result arrays over ``frames`` (backend.result), its pose chosen per frame or along the motion,
+    then (``refine``) fitted to MediaPipe's 3D landmarks (backend.refine). Work and memory follow the hand's own
+    frames (temporal mode: the span from its first frame to its last)."""
     arrays = empty_track(frames)
     found = sorted((row, track.id, detection) for track in hand.tracks
                    for row, detection in zip(track.rows, track.detections))                   # frame order
@@ -449,7 +452,12 @@ def _hand_result(hand: SettledHand, estimates: _Estimates, frames: np.ndarray, m
         chosen_betas = np.einsum("mc,mcb->mb", weights, betas).astype(np.float32)
     else:  # the sampler's own answer (candidate 0)
         pose, chosen_betas = samples[:, 0], betas[:, 0]
+    model_uncertainty = np.stack([entry[4] for entry in entries])                             # (M, 16) degrees
     detected = np.stack([detection.keypoints for _, _, detection in found]).astype(np.float32)  # (M, 21, 2)
+    model = estimator.hands[side]
+    if refine:
+        pose = _refined(pose, chosen_betas, model_uncertainty, [detection for _, _, detection in found], model,
+                        estimator.model.config.sampling.typical_error)
     score = np.array([detection.score for _, _, detection in found], np.float32)              # (M,)
     confidence = np.repeat(score[:, None], 21, 1)
     with torch.no_grad():
@@ -459,12 +467,32 @@ def _hand_result(hand: SettledHand, estimates: _Estimates, frames: np.ndarray, m
     cam_t = fit_translation(keypoints, detected, confidence, footage)
     joints3d = keypoints + cam_t[:, None]
     residual = residual_angles_deg(joints3d, detected, footage.focal, footage.width, footage.height)
-    uncertainty = evidence_uncertainty(np.stack([entry[4] for entry in entries]), residual)
+    uncertainty = evidence_uncertainty(model_uncertainty, residual)
     for name, values in (("valid", True), ("global_orient", pose[:, 0]), ("hand_pose", pose[:, 1:]),
                          ("betas", chosen_betas), ("cam_t", cam_t), ("joints3d", joints3d), ("keypoints2d", detected),
                          ("keypoint_conf", confidence), ("uncertainty", uncertainty), ("score", score)):
         arrays[name][rows] = values
     return arrays
+
+
+def _refined(pose: np.ndarray, betas: np.ndarray, uncertainty: np.ndarray, detections: list, model,
+             typical_error: list | None) -> np.ndarray:
+    """``pose`` (M, 16, 3) fitted to MediaPipe's landmarks (backend.refine) within MaskHand's uncertainty
+    (M, 16) degrees, or the checkpoint's ``typical_error`` where none was measured (K=1; without one such
+    poses stay as they are). Detections without depth and world landmarks (not MediaPipe's) stay too."""
+    unmeasured = ~uncertainty.any(1)
+    if typical_error is not None:
+        uncertainty = np.where(unmeasured[:, None], np.asarray(typical_error, np.float32), uncertainty)
+    rows = [m for m, detection in enumerate(detections) if detection.depth is not None
+            and detection.world is not None and (typical_error is not None or not unmeasured[m])]
+    if not rows:
+        return pose
+    pose = pose.copy()
+    pose[rows] = refine_poses(model, pose[rows], betas[rows], uncertainty[rows],
+                              np.stack([detections[m].keypoints for m in rows]),
+                              np.stack([detections[m].depth for m in rows]),
+                              np.stack([detections[m].world for m in rows]))
+    return pose
 
 
 def _estimate_chunk(chunk: list, estimator: PoseEstimator, estimates: _Estimates, request: CaptureRequest) -> None:

@@ -57,6 +57,7 @@ class CaptureRequest:
     iterations: int = 5
     temperature: float | None = None     # None: the checkpoint's own (its config's sampling.temperature)
     temporal: bool = True
+    refine: bool = True                  # fit each pose to MediaPipe's 3D landmarks within MaskHand's prior (backend.refine)
     device: str = "auto"
     engine: str = "torch"
     checkpoint: str | None = None        # None: the bundled default
@@ -102,7 +103,7 @@ class CaptureRequest:
 FIELD_TYPES = {
     "job": (str,), "video": (str,), "output": (str,), "frame_start": (int,), "frame_end": (int, type(None)),
     "hands": (str,), "max_hands": (int,), "samples": (int,), "iterations": (int,), "temperature": (int, float, type(None)),
-    "temporal": (bool,), "device": (str,), "engine": (str,), "checkpoint": (str, type(None)),
+    "temporal": (bool,), "refine": (bool,), "device": (str,), "engine": (str,), "checkpoint": (str, type(None)),
     "mano_folder": (str, type(None)), "mirrored": (bool,), "preview": (str, type(None)),
 }
 

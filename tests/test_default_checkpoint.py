@@ -81,6 +81,7 @@ def test_trained_sampling_gives_distinct_confident_hypotheses(model, cues):
     # held-out hands), where the raw spread of the hypotheses was a sixth of it.
     assert len(config.uncertainty_calibration) == 16
     assert 4 < result.uncertainty[:, 1:].mean() < 20
+    assert len(config.typical_error) == 16 and 4 < sum(config.typical_error[1:]) / 15 < 20
 
 
 def test_training_is_deterministic_from_its_seed(tmp_path):
@@ -98,3 +99,6 @@ def test_training_is_deterministic_from_its_seed(tmp_path):
     # Training ends by calibrating the uncertainty, deterministically too.
     calibrations = [read_config(tmp_path / run).sampling.uncertainty_calibration for run in ("a", "b")]
     assert calibrations[0] == calibrations[1] and len(calibrations[0]) == 16
+    # ... beside each joint's typical error, the refinement's prior where K=1 measures no uncertainty.
+    typical = [read_config(tmp_path / run).sampling.typical_error for run in ("a", "b")]
+    assert typical[0] == typical[1] and len(typical[0]) == 16 and min(typical[0]) > 0

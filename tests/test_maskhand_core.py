@@ -205,6 +205,10 @@ def test_a_config_without_the_uncertainty_settings_loads_and_a_bad_calibration_i
     (folder / "config.json").write_text(json.dumps(data))
     with pytest.raises(CheckpointError, match="16 \\(offset, slope\\) pairs"):
         read_config(folder)
+    data["sampling"]["uncertainty_calibration"], data["sampling"]["typical_error"] = None, [8.0] * 15
+    (folder / "config.json").write_text(json.dumps(data))
+    with pytest.raises(CheckpointError, match="16 angles"):
+        read_config(folder)
 
 
 def test_chordal_mean_of_rotations():

@@ -104,11 +104,17 @@ class SamplingConfig:
     # Per joint (offset, slope): typical angle error = exp(offset + slope * log(spread)) - 1 degrees, fitted by
     # `python -m backend.calibrate` on a validation seed; None shows the spread itself.
     uncertainty_calibration: list | None = None
+    # Per joint, the answer's median angle error (degrees) on the same validation hands, also written by
+    # `python -m backend.calibrate`: how unsure an answer is whose uncertainty was not measured (K = 1), where
+    # backend.refine needs a width for MaskHand's prior. None: such answers are not refined.
+    typical_error: list | None = None
 
     def __post_init__(self):
         pairs = self.uncertainty_calibration
         if pairs is not None and (len(pairs) != 16 or any(len(pair) != 2 for pair in pairs)):
             raise ValueError(f"uncertainty_calibration must be 16 (offset, slope) pairs, one per joint, not {pairs!r}")
+        if self.typical_error is not None and len(self.typical_error) != 16:
+            raise ValueError(f"typical_error must be 16 angles in degrees, one per joint, not {self.typical_error!r}")
 
 
 @dataclass
