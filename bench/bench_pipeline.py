@@ -6,7 +6,8 @@ The clip is a slow pan across a real photograph with two hands (../shared/data/h
 test1.jpg), so MediaPipe tracks two hands in every frame. Measured in one run, on the same
 clip: MediaPipe alone (detection + landmarks, what any pipeline must do), the whole pipeline
 with the torch engine and with the ONNX engine (T=5, K=1, temporal mode off as K=1 leaves
-nothing to choose), as frames per second and as ratios to MediaPipe alone. Each is timed as
+nothing to choose), and with torch unrefined (--no-refine: what backend.refine costs), as
+frames per second and as ratios to MediaPipe alone. Each is timed as
 a job: from opening the footage to its last result (the detector's and the model's start
 included), in interleaved rounds whose medians are reported. Memory: peak
 resident memory of a pipeline process with the default settings (K=8, temporal mode) on the
@@ -57,12 +58,12 @@ def mediapipe_alone(clip: Path) -> float:
     return count / (time.perf_counter() - started)
 
 
-def pipeline_fps(clip: Path, engine: str, out: Path) -> float:
+def pipeline_fps(clip: Path, engine: str, out: Path, refine: bool = True) -> float:
     from backend.pipeline import run_capture
     from backend.protocol import CaptureRequest
 
     request = CaptureRequest(job="bench", video=str(clip), output=str(out), samples=1, iterations=5, temporal=False,
-                             engine=engine, device="cpu")
+                             engine=engine, device="cpu", refine=refine)
     started = time.perf_counter()
     summary = run_capture(request)
     return summary["frames"] / (time.perf_counter() - started)
@@ -88,14 +89,16 @@ def main() -> int:
         folder = Path(folder)
         clip = make_clip(folder / "clip.mp4", args.frames)
         pipeline_fps(clip, "torch", folder / "w.npz")  # warm-up: files into the page cache, libraries loaded
-        rounds = {"mediapipe_fps": [], "torch_fps": [], "onnx_fps": []}
+        rounds = {"mediapipe_fps": [], "torch_fps": [], "onnx_fps": [], "torch_unrefined_fps": []}
         for _ in range(args.rounds):  # interleaved, so a slow spell of the machine hits every method alike
             rounds["mediapipe_fps"].append(mediapipe_alone(clip))
             rounds["torch_fps"].append(pipeline_fps(clip, "torch", folder / "t.npz"))
             rounds["onnx_fps"].append(pipeline_fps(clip, "onnx", folder / "o.npz"))
+            rounds["torch_unrefined_fps"].append(pipeline_fps(clip, "torch", folder / "u.npz", refine=False))
         figures = {"frames": args.frames, "rounds": rounds, **{key: float(np.median(values)) for key, values in rounds.items()}}
         figures["torch_ratio"] = figures["torch_fps"] / figures["mediapipe_fps"]
         figures["onnx_ratio"] = figures["onnx_fps"] / figures["mediapipe_fps"]
+        figures["torch_unrefined_ratio"] = figures["torch_unrefined_fps"] / figures["mediapipe_fps"]
         short, long_clip = make_clip(folder / "short.mp4", args.memory_frames), make_clip(folder / "long.mp4", 10 * args.memory_frames)
         figures["memory_frames"] = args.memory_frames
         # Peak RSS varies by about 10 % from run to run (seen: 0.97 and 1.14 for the same code): median of 3 each.
@@ -105,6 +108,8 @@ def main() -> int:
     print(f"MediaPipe alone      {figures['mediapipe_fps']:6.1f} fps")
     print(f"pipeline, torch      {figures['torch_fps']:6.1f} fps  ratio {figures['torch_ratio']:.2f} (target >= 0.8)")
     print(f"pipeline, ONNX       {figures['onnx_fps']:6.1f} fps  ratio {figures['onnx_ratio']:.2f} (target >= 0.8)")
+    print(f"  torch, --no-refine {figures['torch_unrefined_fps']:6.1f} fps  ratio {figures['torch_unrefined_ratio']:.2f} "
+          "(what the refinement costs)")
     print(f"peak memory {figures['peak_mb_clip']:.0f} MB ({args.memory_frames} frames), {figures['peak_mb_10x']:.0f} MB "
           f"({10 * args.memory_frames} frames): ratio {figures['memory_ratio_10x']:.3f} (target <= 1.10)")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -115,3 +115,18 @@ def test_left_shapedirs_bug_of_the_public_files_is_fixed(tmp_path):
     loaded = load_mano_data(tmp_path, "left")
     assert np.allclose(loaded.shapedirs[:, 0], -right["shapedirs"][:, 0])
     assert np.allclose(loaded.shapedirs[:, 1:], left["shapedirs"][:, 1:])
+
+
+def test_the_depth_wise_chain_gives_smplx_s_transforms_exactly():
+    from smplx.lbs import batch_rigid_transform, batch_rodrigues
+
+    from backend.hand_model.layout import PARENTS
+    from backend.hand_model.model import depth_levels, rigid_transforms_by_depth
+
+    assert depth_levels(PARENTS) == ((0,), (1, 4, 7, 10, 13), (2, 5, 8, 11, 14), (3, 6, 9, 12, 15))
+    generator = torch.Generator().manual_seed(0)
+    rotations = batch_rodrigues(torch.randn(32 * 16, 3, generator=generator)).view(32, 16, 3, 3)
+    rest = torch.randn(32, 16, 3, generator=generator)
+    for ours, theirs in zip(rigid_transforms_by_depth(rotations, rest, PARENTS),
+                            batch_rigid_transform(rotations, rest, torch.tensor(PARENTS))):
+        assert torch.allclose(ours, theirs, atol=1e-6)

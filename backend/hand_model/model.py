@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from smplx.lbs import batch_rigid_transform, batch_rodrigues, blend_shapes, vertices2joints
+import torch.nn.functional as F
+from smplx.lbs import batch_rodrigues, blend_shapes, transform_mat, vertices2joints
 
 from .layout import NUM_JOINTS, PARENTS, SIDES, mano_to_openpose
 
@@ -97,18 +98,33 @@ class HandModel(torch.nn.Module):
         """
         if rotations is None:
             rotations = batch_rodrigues(pose.reshape(-1, 3)).view(pose.shape[0], NUM_JOINTS, 3, 3)
-        batch = rotations.shape[0]
         if betas is None:
-            betas = rotations.new_zeros(batch, self.num_betas)
+            betas = rotations.new_zeros(rotations.shape[0], self.num_betas)
         v_shaped = self.v_template + blend_shapes(betas, self.shapedirs)               # (B, V, 3)
         rest_joints = vertices2joints(self.J_regressor, v_shaped)                      # (B, 16, 3)
-        joints, transforms = batch_rigid_transform(rotations, rest_joints, self.parents)  # (B,16,3), (B,16,4,4)
-
         selected = slice(None) if with_vertices else self.tip_vertex_ids
+        return self._posed(rotations, rest_joints, v_shaped[:, selected], selected, with_vertices)
+
+    def keypoints_at_shape(self, betas: torch.Tensor):
+        """For fitting loops over the pose alone: a function pose (B, 16, 3) -> keypoints (B, 21, 3) of
+        hands with shape ``betas`` (B, S), which is blended once here instead of at every call."""
+        v_shaped = self.v_template + blend_shapes(betas, self.shapedirs)
+        rest_joints = vertices2joints(self.J_regressor, v_shaped)
+        tips = v_shaped[:, self.tip_vertex_ids]
+
+        def keypoints(pose: torch.Tensor) -> torch.Tensor:
+            rotations = batch_rodrigues(pose.reshape(-1, 3)).view(pose.shape[0], NUM_JOINTS, 3, 3)
+            return self._posed(rotations, rest_joints, tips, self.tip_vertex_ids, False).keypoints
+        return keypoints
+
+    def _posed(self, rotations, rest_joints, shaped, selected, with_vertices: bool) -> HandOutput:
+        """Pose the ``selected`` shaped vertices (B, n, 3) and the joints by ``rotations`` (B, 16, 3, 3)."""
+        batch = rotations.shape[0]
+        joints, transforms = rigid_transforms_by_depth(rotations, rest_joints, PARENTS)  # (B,16,3), (B,16,4,4)
         identity = torch.eye(3, dtype=rotations.dtype, device=rotations.device)
         pose_feature = (rotations[:, 1:] - identity).reshape(batch, NUM_POSE_BASIS)    # (B, 135)
         posedirs = self.posedirs.view(NUM_POSE_BASIS, self.num_vertices, 3)[:, selected]
-        v_posed = v_shaped[:, selected] + torch.einsum("bp,pvc->bvc", pose_feature, posedirs)
+        v_posed = shaped + torch.einsum("bp,pvc->bvc", pose_feature, posedirs)
         vertex_transforms = torch.einsum("vj,bjxy->bvxy", self.lbs_weights[selected], transforms)  # (B, n, 4, 4)
         vertices = (vertex_transforms[..., :3, :3] @ v_posed.unsqueeze(-1)).squeeze(-1) + vertex_transforms[..., :3, 3]
 
@@ -120,3 +136,34 @@ class HandModel(torch.nn.Module):
         """(B, 16, 3) joint positions of the flat rest hand (B = 1 when betas is None)."""
         betas = self.v_template.new_zeros(1, self.num_betas) if betas is None else betas
         return vertices2joints(self.J_regressor, self.v_template + blend_shapes(betas, self.shapedirs))
+
+
+def depth_levels(parents: tuple) -> tuple:
+    """The joints of a kinematic tree grouped by depth, root first: ((0,), (1, 4, 7, 10, 13), ...) for a hand."""
+    depth = [0] * len(parents)
+    for joint in range(1, len(parents)):
+        depth[joint] = depth[parents[joint]] + 1
+    return tuple(tuple(j for j in range(len(parents)) if depth[j] == level) for level in range(max(depth) + 1))
+
+
+def rigid_transforms_by_depth(rotations: torch.Tensor, rest_joints: torch.Tensor, parents: tuple):
+    """smplx.lbs.batch_rigid_transform, composing the chain one depth level at a time.
+
+    smplx multiplies the 15 child transforms onto their parents' one joint after another; a hand's
+    chains are only three deep, so three batched products do the same work. It matters where forward
+    kinematics runs in a loop (backend.refine: 100 steps per capture, each forward and backward).
+    rotations (B, J, 3, 3), rest_joints (B, J, 3) -> posed joints (B, J, 3), transforms relative to the rest
+    pose (B, J, 4, 4), exactly as smplx returns them."""
+    levels = depth_levels(parents)
+    joints = rest_joints.unsqueeze(-1)                                                     # (B, J, 3, 1)
+    offsets = torch.cat([joints[:, :1], joints[:, 1:] - joints[:, list(parents[1:])]], 1)
+    local = transform_mat(rotations.reshape(-1, 3, 3), offsets.reshape(-1, 3, 1)).reshape(-1, len(parents), 4, 4)
+    order = list(levels[0])
+    chained = local[:, order]
+    for level in levels[1:]:
+        parent_rows = [order.index(parents[joint]) for joint in level]
+        chained = torch.cat([chained, chained[:, parent_rows] @ local[:, list(level)]], 1)
+        order += level
+    transforms = chained[:, [order.index(joint) for joint in range(len(parents))]]      # joint order again
+    homogeneous = F.pad(joints, [0, 0, 0, 1])
+    return transforms[:, :, :3, 3], transforms - F.pad(transforms @ homogeneous, [3, 0, 0, 0, 0, 0, 0, 0])
