@@ -19,7 +19,10 @@ MaskHand is unsure it follows the landmarks. The shape (betas) stays MaskHand's.
 
 Measured on the 300 real frames of bench/bench_real.py (measuring only): the capture's defaults
 went from 14.2 mm PA-MPJPE / 12.3 deg flexion error to 8.1 mm / 10.4 deg (MediaPipe's world
-landmarks: 10.0 / 13.0; the built-in hand fitted to them: 8.9 / 10.8).
+landmarks: 10.0 / 13.0; the built-in hand fitted to them: 8.9 / 10.8). On our own renders of the
+blocky built-in hand, which MediaPipe reads at about 21 mm, it costs: the round trip went from 10.6
+to 12.3 mm (bench/roundtrip/run.py). The renders are where the deviations come from, so a hand mesh
+MediaPipe reads as it reads photos would both calibrate them better and stop that cost.
 """
 from __future__ import annotations
 
