@@ -8,6 +8,7 @@ built from smplx's own ``lbs`` primitives so that it agrees with smplx's MANO la
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -82,7 +83,6 @@ class HandModel(torch.nn.Module):
         buffer("lbs_weights", data.weights)                                       # (V, 16)
         buffer("faces", data.faces, torch.long)                                   # (F, 3)
         buffer("tip_vertex_ids", data.tip_vertex_ids, torch.long)                 # (5,)
-        buffer("parents", PARENTS, torch.long)                                    # (16,)
 
     @property
     def num_vertices(self) -> int:
@@ -100,22 +100,25 @@ class HandModel(torch.nn.Module):
             rotations = batch_rodrigues(pose.reshape(-1, 3)).view(pose.shape[0], NUM_JOINTS, 3, 3)
         if betas is None:
             betas = rotations.new_zeros(rotations.shape[0], self.num_betas)
-        v_shaped = self.v_template + blend_shapes(betas, self.shapedirs)               # (B, V, 3)
-        rest_joints = vertices2joints(self.J_regressor, v_shaped)                      # (B, 16, 3)
+        v_shaped, rest_joints = self._shaped(betas)                                    # (B, V, 3), (B, 16, 3)
         selected = slice(None) if with_vertices else self.tip_vertex_ids
         return self._posed(rotations, rest_joints, v_shaped[:, selected], selected, with_vertices)
 
     def keypoints_at_shape(self, betas: torch.Tensor):
         """For fitting loops over the pose alone: a function pose (B, 16, 3) -> keypoints (B, 21, 3) of
         hands with shape ``betas`` (B, S), which is blended once here instead of at every call."""
-        v_shaped = self.v_template + blend_shapes(betas, self.shapedirs)
-        rest_joints = vertices2joints(self.J_regressor, v_shaped)
+        v_shaped, rest_joints = self._shaped(betas)
         tips = v_shaped[:, self.tip_vertex_ids]
 
         def keypoints(pose: torch.Tensor) -> torch.Tensor:
             rotations = batch_rodrigues(pose.reshape(-1, 3)).view(pose.shape[0], NUM_JOINTS, 3, 3)
             return self._posed(rotations, rest_joints, tips, self.tip_vertex_ids, False).keypoints
         return keypoints
+
+    def _shaped(self, betas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The rest mesh (B, V, 3) and rest joints (B, 16, 3) of shape ``betas`` (B, S)."""
+        v_shaped = self.v_template + blend_shapes(betas, self.shapedirs)
+        return v_shaped, vertices2joints(self.J_regressor, v_shaped)
 
     def _posed(self, rotations, rest_joints, shaped, selected, with_vertices: bool) -> HandOutput:
         """Pose the ``selected`` shaped vertices (B, n, 3) and the joints by ``rotations`` (B, 16, 3, 3)."""
@@ -135,7 +138,7 @@ class HandModel(torch.nn.Module):
     def rest_joints(self, betas: torch.Tensor | None = None) -> torch.Tensor:
         """(B, 16, 3) joint positions of the flat rest hand (B = 1 when betas is None)."""
         betas = self.v_template.new_zeros(1, self.num_betas) if betas is None else betas
-        return vertices2joints(self.J_regressor, self.v_template + blend_shapes(betas, self.shapedirs))
+        return self._shaped(betas)[1]
 
 
 def depth_levels(parents: tuple) -> tuple:
@@ -146,6 +149,18 @@ def depth_levels(parents: tuple) -> tuple:
     return tuple(tuple(j for j in range(len(parents)) if depth[j] == level) for level in range(max(depth) + 1))
 
 
+@lru_cache(maxsize=None)
+def _chain_plan(parents: tuple) -> tuple:
+    """For ``rigid_transforms_by_depth``, worked out once per tree: per depth level below the root, its joints and
+    where their parents sit among the joints already chained; then where each joint ends up in that order."""
+    levels = depth_levels(parents)
+    order, steps = list(levels[0]), []
+    for level in levels[1:]:
+        steps.append((list(level), [order.index(parents[joint]) for joint in level]))
+        order += level
+    return list(levels[0]), steps, [order.index(joint) for joint in range(len(parents))]
+
+
 def rigid_transforms_by_depth(rotations: torch.Tensor, rest_joints: torch.Tensor, parents: tuple):
     """smplx.lbs.batch_rigid_transform, composing the chain one depth level at a time.
 
@@ -154,16 +169,13 @@ def rigid_transforms_by_depth(rotations: torch.Tensor, rest_joints: torch.Tensor
     kinematics runs in a loop (backend.refine: 100 steps per capture, each forward and backward).
     rotations (B, J, 3, 3), rest_joints (B, J, 3) -> posed joints (B, J, 3), transforms relative to the rest
     pose (B, J, 4, 4), exactly as smplx returns them."""
-    levels = depth_levels(parents)
+    roots, steps, joint_order = _chain_plan(parents)
     joints = rest_joints.unsqueeze(-1)                                                     # (B, J, 3, 1)
     offsets = torch.cat([joints[:, :1], joints[:, 1:] - joints[:, list(parents[1:])]], 1)
     local = transform_mat(rotations.reshape(-1, 3, 3), offsets.reshape(-1, 3, 1)).reshape(-1, len(parents), 4, 4)
-    order = list(levels[0])
-    chained = local[:, order]
-    for level in levels[1:]:
-        parent_rows = [order.index(parents[joint]) for joint in level]
-        chained = torch.cat([chained, chained[:, parent_rows] @ local[:, list(level)]], 1)
-        order += level
-    transforms = chained[:, [order.index(joint) for joint in range(len(parents))]]      # joint order again
+    chained = local[:, roots]
+    for level, parent_rows in steps:
+        chained = torch.cat([chained, chained[:, parent_rows] @ local[:, level]], 1)
+    transforms = chained[:, joint_order]                                                   # joint order again
     homogeneous = F.pad(joints, [0, 0, 0, 1])
     return transforms[:, :, :3, 3], transforms - F.pad(transforms @ homogeneous, [3, 0, 0, 0, 0, 0, 0, 0])
