@@ -127,15 +127,64 @@ def test_shape_space(right):
     assert torch.allclose(right(flat, unused).keypoints, base)
 
 
+def _edges(faces):
+    return np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
+
+
 @pytest.mark.parametrize("side", ["right", "left"])
-def test_mesh_parts_are_closed_and_face_outwards(side):
+def test_the_skin_is_one_closed_surface_facing_outwards(side):
     data = builtin_hand_data(side)
-    part_of_vertex = data.weights.argmax(axis=1)
-    for part in np.unique(part_of_vertex):
-        faces = data.faces[part_of_vertex[data.faces[:, 0]] == part]
-        edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), axis=1)
-        _, counts = np.unique(edges, axis=0, return_counts=True)
-        assert np.all(counts == 2), f"part {part} is not a closed surface"
-        a, b, c = (data.v_template[faces[:, k]] for k in range(3))
-        signed_volume = np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6
-        assert signed_volume > 0, f"part {part} faces inwards"
+    _, counts = np.unique(_edges(data.faces), axis=0, return_counts=True)
+    assert np.all(counts == 2), "the skin has holes or non-manifold edges"
+    a, b, c = (data.v_template[data.faces[:, k]] for k in range(3))
+    assert np.einsum("ij,ij->i", a, np.cross(b, c)).sum() / 6 > 0, "the skin faces inwards"
+    # One piece: every vertex reachable from the first along the edges.
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    edges = _edges(data.faces)
+    graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(len(data.v_template),) * 2)
+    assert connected_components(graph, directed=False)[0] == 1
+
+
+def test_skinning_blends_along_each_finger_and_never_across_fingers(right):
+    data = builtin_hand_data("right")
+    weights = data.weights
+    assert np.allclose(weights.sum(1), 1.0) and (weights >= 0).all()
+    finger_of_joint = np.array([0] + [1 + (j - 1) // 3 for j in range(1, 16)])   # 0 palm, 1-5 the fingers
+    for vertex_weights in weights:
+        fingers = set(finger_of_joint[vertex_weights > 0]) - {0}
+        assert len(fingers) <= 1
+    assert (weights > 0).sum(1).max() >= 2, "some skin should blend between bones"
+    # Mid-phalanx skin is rigid on its bone; the tips ride their last bone alone.
+    for tip, finger in zip(data.tip_vertex_ids, ("thumb", "index", "middle", "ring", "pinky")):
+        assert weights[tip, joint(f"{finger}3")] == 1.0
+
+
+def test_the_fingertip_keypoints_are_on_the_skin_at_the_tips_of_the_fingers(right):
+    out = right(torch.zeros(1, 16, 3))
+    vertices = out.vertices[0].numpy()
+    for finger in ("thumb", "index", "middle", "ring", "pinky"):
+        tip = out.keypoints[0, keypoint(f"{finger}_tip")].numpy()
+        last = out.keypoints[0, keypoint(f"{finger}3")].numpy()
+        skin = vertices[builtin_hand_data("right").weights[:, joint(f"{finger}3")] > 0]   # the last phalanx's
+        along = (skin - last) @ (tip - last) / np.linalg.norm(tip - last)
+        # The tip is the skin's farthest point along the last phalanx, within a millimetre.
+        assert along.max() <= np.linalg.norm(tip - last) + 1e-3
+
+
+@pytest.mark.slow
+def test_the_committed_skin_is_what_the_generator_makes(tmp_path):
+    pytest.importorskip("mcubes", reason="PyMCubes (requirements/dev.txt) generates the skin")
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from backend.hand_model.builtin import SURFACE_FILE
+
+    tool = Path(__file__).resolve().parent.parent / "tools" / "make_hand_surface.py"
+    subprocess.run([sys.executable, str(tool), "--out", str(tmp_path / "surface.npz")], check=True,
+                   capture_output=True, timeout=300)
+    with np.load(tmp_path / "surface.npz") as made, np.load(SURFACE_FILE) as committed:
+        assert np.array_equal(committed["faces"], made["faces"])
+        assert np.abs(committed["vertices"] - made["vertices"]).max() < 1e-6

@@ -5,10 +5,15 @@ on the +z side, the palm facing -y (the back of the hand faces +y). Rest joint p
 are those of an average adult hand (palm 9 cm, middle finger 9.3 cm), chosen by us.
 The left hand is this one mirrored in x, exactly as MANO's left hand mirrors its right.
 
-The mesh is deliberately simple: an eight-sided tube per finger segment, closed at both
-ends, rigidly skinned to its joint, and a slab for the palm skinned to the wrist. Each
-joint is the centre of the first ring of its segment (the palm's wrist edge for joint 0),
-so the joint regressor reproduces the rest joints exactly under every shape.
+The skin is a smooth surface with a hand's proportions (tapered fingers, webs, a thenar
+pad, a short wrist), generated from this skeleton by tools/make_hand_surface.py and kept
+as geometry only in builtin_surface.npz. Everything else is derived here from the skeleton:
+- skinning: each vertex follows its nearest bone, blended with that bone's parent and
+  children over a few millimetres around each joint (exp of minus the distance over BLEND_M);
+- the fingertip vertices sit exactly on the skeleton's tips, skinned to their last bone
+  alone, so the 21 keypoints do not depend on the surface;
+- the joint regressor: per joint, the smallest weights over the skin around it that give
+  the joint at rest and move it exactly with every shape direction.
 
 Shape space (betas, 8 % per unit): 0 overall size, 1 finger length, 2 palm width,
 3 thickness. MANO's betas 4-9 have no counterpart here and have no effect.
@@ -16,15 +21,18 @@ Shape space (betas, 8 % per unit): 0 overall size, 1 finger length, 2 palm width
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
-from .layout import JOINT_NAMES, NUM_JOINTS, SIDES, TIP_NAMES
+from .layout import JOINT_NAMES, NUM_JOINTS, PARENTS, SIDES, TIP_NAMES
 from .model import NUM_POSE_BASIS, HandModelData
 
 NUM_BETAS = 10
-SHAPE_STEP = 0.08  # relative change per unit of beta
-RING_SIDES = 8
+SHAPE_STEP = 0.08   # relative change per unit of beta
+BLEND_M = 0.0012          # skinning falloff: a finger joint's blend reaches about 6 mm either side
+KNUCKLE_BLEND_M = 0.003   # softer where a finger leaves the palm: the web between fingers is palm skin too
+SURFACE_FILE = Path(__file__).with_name("builtin_surface.npz")
 
 
 def _direction(x, y, z):
@@ -44,10 +52,23 @@ _FINGERS = {
     # The thumb's first segment is its metacarpal, from the CMC joint near the wrist.
     "thumb": ((-0.024, -0.012, 0.022), THUMB_DIRECTION, (0.040, 0.032, 0.028), (0.0125, 0.0105, 0.0085, 0.0072)),
 }
-# Palm outline seen from the back, radial (thumb) side first; the palm is a slab this thick.
-_PALM_OUTLINE = ((0.0, 0.030), (-0.050, 0.036), (-0.084, 0.035), (-0.090, 0.004), (-0.082, -0.026),
-                 (-0.070, -0.044), (0.0, -0.030))
-_PALM_HALF_THICKNESS = 0.013
+# Palm outline seen from the back (x, z), radial (thumb) side first.
+PALM_OUTLINE = ((0.0, 0.030), (-0.050, 0.036), (-0.084, 0.035), (-0.090, 0.004), (-0.082, -0.026),
+                (-0.070, -0.044), (0.0, -0.030))
+# The palm bone's reach for skinning: from the wrist to each knuckle and back into the wrist.
+_FOREARM_END = (0.05, 0.0, 0.0)
+
+
+def finger_stations() -> dict:
+    """Per finger: four (centre (3,), radius) along its axis: the three joints and the fingertip
+    cap's centre, one tip radius short of the tip, so the surface ends on the tip."""
+    stations = {}
+    for finger, (root, direction, lengths, radii) in _FINGERS.items():
+        ends = np.asarray(root) + np.concatenate([[0.0], np.cumsum(lengths)])[:, None] * direction   # (4, 3)
+        radius = (np.linspace(radii[0], radii[2], 4) + np.linspace(radii[1], radii[3], 4)) / 2
+        ends[3] -= radius[3] * direction
+        stations[finger] = [(ends[k], float(radius[k])) for k in range(4)]
+    return stations
 
 
 @lru_cache(maxsize=None)
@@ -59,116 +80,110 @@ def builtin_hand_data(side: str = "right") -> HandModelData:
     return right if side == "right" else _mirror(right)
 
 
-def _build_right_hand() -> HandModelData:
-    mesh = _MeshBuilder()
-    mesh.add_palm()
-    tip_vertex_ids = {}
-    for finger, (root, direction, lengths, radii) in _FINGERS.items():
-        tip_vertex_ids[finger] = mesh.add_finger(finger, np.array(root), direction, lengths, radii)
-    return mesh.finish(tuple(tip_vertex_ids[name] for name in TIP_NAMES))
-
-
-class _MeshBuilder:
-    """Accumulates vertices, faces, skinning and shape directions part by part."""
+class _Skeleton:
+    """The rest skeleton: joints, fingertips, and for every joint its finger and bone segments."""
 
     def __init__(self):
-        self.vertices, self.faces, self.joint_of_vertex, self.shape = [], [], [], []
-        self.joint_rings = {}  # joint index -> vertex ids whose mean is the joint
+        self.joints = np.zeros((NUM_JOINTS, 3))
+        self.tips = np.zeros((len(TIP_NAMES), 3))
+        self.finger_of_joint = [None] * NUM_JOINTS
+        self.segments = [[] for _ in range(NUM_JOINTS)]   # per joint: (start, end) pairs its bone covers
+        for finger, (root, direction, lengths, _) in _FINGERS.items():
+            points = np.asarray(root) + np.concatenate([[0.0], np.cumsum(lengths)])[:, None] * direction
+            for k in range(3):
+                joint = JOINT_NAMES.index(f"{finger}{k + 1}")
+                self.joints[joint] = points[k]
+                self.finger_of_joint[joint] = finger
+                self.segments[joint].append((points[k], points[k + 1]))
+            self.tips[TIP_NAMES.index(finger)] = points[3]
+            self.segments[0].append((np.zeros(3), points[0]))    # the palm reaches every finger's root
+        self.segments[0].append((np.zeros(3), np.asarray(_FOREARM_END)))
 
-    def _add_vertex(self, position, joint, shape_directions):
-        self.vertices.append(np.asarray(position, dtype=np.float64))
-        self.joint_of_vertex.append(joint)
-        self.shape.append(np.asarray(shape_directions, dtype=np.float64))  # (3, 4)
-        return len(self.vertices) - 1
-
-    def add_palm(self):
-        """The palm slab, skinned to the wrist. Joint 0 is the centre of its wrist edge."""
-        outline = np.array(_PALM_OUTLINE)
-        rows = {}
-        for sign in (+1, -1):  # back (+y), then palm side (-y)
-            rows[sign] = []
-            for x, z in outline:
-                position = (x, sign * _PALM_HALF_THICKNESS, z)
-                shape = np.zeros((3, 4))
-                shape[:, 0] = position                      # size: scale about the wrist
-                shape[2, 2] = z                             # palm width
-                shape[1, 3] = position[1]                   # thickness
-                rows[sign].append(self._add_vertex(position, 0, shape))
-        back, front = rows[+1], rows[-1]
-        count = len(outline)
-        for i in range(1, count - 1):  # fan triangles: back faces +y, palm side faces -y
-            self.faces.append((back[0], back[i + 1], back[i]))
-            self.faces.append((front[0], front[i], front[i + 1]))
-        for i in range(count):  # the rim, outline order is clockwise seen from +y
-            j = (i + 1) % count
-            self.faces.append((back[i], front[j], front[i]))
-            self.faces.append((back[i], back[j], front[j]))
-        first, last = 0, count - 1  # the wrist edge runs from the last outline point to the first
-        self.joint_rings[0] = [back[first], back[last], front[first], front[last]]
-
-    def add_finger(self, finger, root, direction, lengths, radii):
-        """Three closed tubes from ``root`` along ``direction``; returns the fingertip vertex id."""
-        joints = [JOINT_NAMES.index(f"{finger}{k}") for k in (1, 2, 3)]
-        ends = root + np.cumsum(lengths)[:, None] * direction       # (3, 3) ends of the segments
-        starts = np.vstack([root, ends[:-1]])
-        back = np.array([0.0, 1.0, 0.0]) - direction[1] * direction  # cross-section axes
-        back /= np.linalg.norm(back)
-        side = np.cross(direction, back)
-        half_width = np.linspace(radii[0], radii[2], 4)
-        half_thickness = np.linspace(radii[1], radii[3], 4)
-        tip = None
-        for segment, joint in enumerate(joints):
-            rings = []
-            for end, at in ((starts[segment], segment), (ends[segment], segment + 1)):
-                # The distal ring sits short of the tip so that the tip vertex closes a rounded cap.
-                centre = end - direction * half_thickness[at] * (at == 3)
-                ring = []
-                for k in range(RING_SIDES):
-                    angle = 2 * np.pi * k / RING_SIDES
-                    offset = np.cos(angle) * half_thickness[at] * back + np.sin(angle) * half_width[at] * side
-                    ring.append(self._add_vertex(centre + offset, joint, self._finger_shape(centre, offset, root)))
-                rings.append(ring)
-            start_cap = self._add_vertex(starts[segment], joint, self._finger_shape(starts[segment], 0, root))
-            end_cap = self._add_vertex(ends[segment], joint, self._finger_shape(ends[segment], 0, root))
-            self._tube(rings[0], rings[1], start_cap, end_cap)
-            self.joint_rings[joint] = rings[0]
-            tip = end_cap
-        return tip
-
-    @staticmethod
-    def _finger_shape(centre, radial_offset, finger_root):
-        """Shape directions (3, 4) of a finger vertex at ``centre + radial_offset``."""
-        position = centre + radial_offset
-        shape = np.zeros((3, 4))
-        shape[:, 0] = position                         # size: scale about the wrist
-        shape[:, 1] = centre - finger_root             # finger length: stretch from the finger's root
-        shape[2, 2] = finger_root[2]                   # palm width: the whole finger moves sideways
-        shape[:, 3] = radial_offset                    # thickness: grow away from the bone axis
+    def shape_directions(self, points: np.ndarray, finger: str | None) -> np.ndarray:
+        """(N, 3, 4) shape directions of ``points`` moving with ``finger``'s bones (None: the palm's)."""
+        shape = np.zeros((len(points), 3, 4))
+        shape[:, :, 0] = points                                  # size: scale about the wrist
+        if finger is None:
+            shape[:, 2, 2] = points[:, 2]                        # palm width
+            shape[:, 1, 3] = points[:, 1]                        # thickness
+            return shape
+        root, direction = np.asarray(_FINGERS[finger][0]), _FINGERS[finger][1]
+        centre = root + np.maximum((points - root) @ direction, 0.0)[:, None] * direction
+        shape[:, :, 1] = centre - root                           # finger length: stretch from the root
+        shape[:, 2, 2] = root[2]                                 # palm width: the whole finger moves sideways
+        shape[:, :, 3] = points - centre                         # thickness: grow away from the bone axis
         return shape
 
-    def _tube(self, ring_a, ring_b, cap_a, cap_b):
-        # Rings turn counter-clockwise seen from the tip (back -> side), so these windings face outwards.
-        for k in range(RING_SIDES):
-            n = (k + 1) % RING_SIDES
-            self.faces.append((ring_a[k], ring_b[n], ring_b[k]))
-            self.faces.append((ring_a[k], ring_a[n], ring_b[n]))
-            self.faces.append((cap_a, ring_a[n], ring_a[k]))
-            self.faces.append((cap_b, ring_b[k], ring_b[n]))
 
-    def finish(self, tip_vertex_ids) -> HandModelData:
-        num_vertices = len(self.vertices)
-        weights = np.zeros((num_vertices, NUM_JOINTS))
-        weights[np.arange(num_vertices), self.joint_of_vertex] = 1.0
-        regressor = np.zeros((NUM_JOINTS, num_vertices))
-        for joint, ring in self.joint_rings.items():
-            regressor[joint, ring] = 1.0 / len(ring)
-        shapedirs = np.zeros((num_vertices, 3, NUM_BETAS))
-        shapedirs[:, :, :4] = SHAPE_STEP * np.stack(self.shape)
-        return HandModelData(
-            name="builtin", side="right", v_template=np.stack(self.vertices), shapedirs=shapedirs,
-            posedirs=np.zeros((num_vertices, 3, NUM_POSE_BASIS)), J_regressor=regressor, weights=weights,
-            faces=np.array(self.faces, dtype=np.int64), tip_vertex_ids=tip_vertex_ids,
-        )
+def _segment_distance(points: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    along = end - start
+    t = np.clip((points - start) @ along / (along @ along), 0.0, 1.0)
+    return np.linalg.norm(points - start - t[:, None] * along, axis=1)
+
+
+def _skin_weights(vertices: np.ndarray, skeleton: _Skeleton) -> np.ndarray:
+    """(V, 16): each vertex follows its nearest bone, blended softly with that bone's parent and
+    children only, so joints bend without creases and a finger never drags its neighbour's skin."""
+    distance = np.stack([np.min([_segment_distance(vertices, *segment) for segment in segments], axis=0)
+                         for segments in skeleton.segments], axis=1)                     # (V, 16)
+    nearest = distance.argmin(1)
+    related = np.eye(NUM_JOINTS, dtype=bool)
+    for joint, parent in enumerate(PARENTS):
+        if parent >= 0:
+            related[joint, parent] = related[parent, joint] = True
+    allowed = related[nearest]
+    on_palm = nearest == 0                  # the palm blends with the one finger it is nearest, not all five
+    children = np.array([parent == 0 for parent in PARENTS])
+    nearest_child = np.where(children, distance, np.inf).argmin(1)
+    allowed[on_palm] = False
+    allowed[on_palm, 0] = True
+    allowed[np.flatnonzero(on_palm), nearest_child[on_palm]] = True
+    falloff = np.full((NUM_JOINTS, NUM_JOINTS), BLEND_M)
+    falloff[0, children] = falloff[children, 0] = KNUCKLE_BLEND_M
+    weights = np.exp(-(distance - distance[np.arange(len(vertices)), nearest, None]) / falloff[nearest]) * allowed
+    weights[weights < 0.01] = 0.0
+    return weights / weights.sum(1, keepdims=True)
+
+
+def _joint_regressor(vertices: np.ndarray, shape: np.ndarray, skeleton: _Skeleton) -> np.ndarray:
+    """(16, V): per joint, minimum-norm weights over nearby skin that reproduce the joint's rest
+    position and its motion under each shape direction exactly (and sum to one)."""
+    regressor = np.zeros((NUM_JOINTS, len(vertices)))
+    for joint in range(NUM_JOINTS):
+        centre = skeleton.joints[joint]
+        nearby = np.argsort(np.linalg.norm(vertices - centre, axis=1))[:60]
+        wanted = skeleton.shape_directions(centre[None], skeleton.finger_of_joint[joint])[0]
+        if joint == 0:
+            wanted = np.zeros((3, 4))                            # the wrist, at the origin, never moves
+        system = np.concatenate([vertices[nearby].T, shape[nearby].reshape(len(nearby), 12).T, np.ones((1, len(nearby)))])
+        target = np.concatenate([centre, wanted.reshape(12), [1.0]])
+        weights = np.linalg.lstsq(system, target, rcond=None)[0]
+        if np.abs(system @ weights - target).max() > 1e-9:
+            raise RuntimeError(f"the built-in hand's skin cannot carry joint {JOINT_NAMES[joint]}")
+        regressor[joint, nearby] = weights
+    return regressor
+
+
+def _build_right_hand() -> HandModelData:
+    skeleton = _Skeleton()
+    with np.load(SURFACE_FILE) as surface:
+        vertices, faces = surface["vertices"].astype(np.float64), surface["faces"].astype(np.int64)
+    tip_vertex_ids = tuple(int(np.argmin(np.linalg.norm(vertices - tip, axis=1))) for tip in skeleton.tips)
+    vertices[list(tip_vertex_ids)] = skeleton.tips
+    weights = _skin_weights(vertices, skeleton)
+    for tip, finger in zip(tip_vertex_ids, TIP_NAMES):           # keypoints: the tip rides its last bone only
+        weights[tip] = 0.0
+        weights[tip, JOINT_NAMES.index(f"{finger}3")] = 1.0
+    shape = weights[:, 0, None, None] * skeleton.shape_directions(vertices, None)
+    for joint in range(1, NUM_JOINTS):
+        shape += weights[:, joint, None, None] * skeleton.shape_directions(vertices, skeleton.finger_of_joint[joint])
+    shapedirs = np.zeros((len(vertices), 3, NUM_BETAS))
+    shapedirs[:, :, :4] = SHAPE_STEP * shape
+    return HandModelData(
+        name="builtin", side="right", v_template=vertices, shapedirs=shapedirs,
+        posedirs=np.zeros((len(vertices), 3, NUM_POSE_BASIS)), J_regressor=_joint_regressor(vertices, shape, skeleton),
+        weights=weights, faces=faces, tip_vertex_ids=tip_vertex_ids,
+    )
 
 
 def _mirror(right: HandModelData) -> HandModelData:

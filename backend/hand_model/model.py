@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 import torch.nn.functional as F
-from smplx.lbs import batch_rodrigues, blend_shapes, transform_mat, vertices2joints
+from smplx.lbs import batch_rodrigues, blend_shapes, transform_mat
 
 from .layout import NUM_JOINTS, PARENTS, SIDES, mano_to_openpose
 
@@ -80,6 +80,9 @@ class HandModel(torch.nn.Module):
         buffer("shapedirs", data.shapedirs)                                       # (V, 3, S)
         buffer("posedirs", data.posedirs.reshape(-1, NUM_POSE_BASIS).T)           # (135, V*3), as smplx lays it out
         buffer("J_regressor", data.J_regressor)                                   # (16, V)
+        # The regressor applied once, in float64: rest joints need no pass over the mesh.
+        buffer("joint_template", data.J_regressor @ data.v_template)              # (16, 3)
+        buffer("joint_shapedirs", np.einsum("jv,vcs->jcs", data.J_regressor, data.shapedirs))  # (16, 3, S)
         buffer("lbs_weights", data.weights)                                       # (V, 16)
         buffer("faces", data.faces, torch.long)                                   # (F, 3)
         buffer("tip_vertex_ids", data.tip_vertex_ids, torch.long)                 # (5,)
@@ -100,25 +103,24 @@ class HandModel(torch.nn.Module):
             rotations = batch_rodrigues(pose.reshape(-1, 3)).view(pose.shape[0], NUM_JOINTS, 3, 3)
         if betas is None:
             betas = rotations.new_zeros(rotations.shape[0], self.num_betas)
-        v_shaped, rest_joints = self._shaped(betas)                                    # (B, V, 3), (B, 16, 3)
         selected = slice(None) if with_vertices else self.tip_vertex_ids
-        return self._posed(rotations, rest_joints, v_shaped[:, selected], selected, with_vertices)
+        v_shaped, rest_joints = self._shaped(betas, selected)                          # (B, n, 3), (B, 16, 3)
+        return self._posed(rotations, rest_joints, v_shaped, selected, with_vertices)
 
     def keypoints_at_shape(self, betas: torch.Tensor):
         """For fitting loops over the pose alone: a function pose (B, 16, 3) -> keypoints (B, 21, 3) of
         hands with shape ``betas`` (B, S), which is blended once here instead of at every call."""
-        v_shaped, rest_joints = self._shaped(betas)
-        tips = v_shaped[:, self.tip_vertex_ids]
+        tips, rest_joints = self._shaped(betas, self.tip_vertex_ids)
 
         def keypoints(pose: torch.Tensor) -> torch.Tensor:
             rotations = batch_rodrigues(pose.reshape(-1, 3)).view(pose.shape[0], NUM_JOINTS, 3, 3)
             return self._posed(rotations, rest_joints, tips, self.tip_vertex_ids, False).keypoints
         return keypoints
 
-    def _shaped(self, betas: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The rest mesh (B, V, 3) and rest joints (B, 16, 3) of shape ``betas`` (B, S)."""
-        v_shaped = self.v_template + blend_shapes(betas, self.shapedirs)
-        return v_shaped, vertices2joints(self.J_regressor, v_shaped)
+    def _shaped(self, betas: torch.Tensor, selected=slice(None)) -> tuple[torch.Tensor, torch.Tensor]:
+        """The ``selected`` rest vertices (B, n, 3) and the rest joints (B, 16, 3) of shape ``betas`` (B, S)."""
+        v_shaped = self.v_template[selected] + blend_shapes(betas, self.shapedirs[selected])
+        return v_shaped, self.joint_template + blend_shapes(betas, self.joint_shapedirs)
 
     def _posed(self, rotations, rest_joints, shaped, selected, with_vertices: bool) -> HandOutput:
         """Pose the ``selected`` shaped vertices (B, n, 3) and the joints by ``rotations`` (B, 16, 3, 3)."""
@@ -138,7 +140,7 @@ class HandModel(torch.nn.Module):
     def rest_joints(self, betas: torch.Tensor | None = None) -> torch.Tensor:
         """(B, 16, 3) joint positions of the flat rest hand (B = 1 when betas is None)."""
         betas = self.v_template.new_zeros(1, self.num_betas) if betas is None else betas
-        return self._shaped(betas)[1]
+        return self._shaped(betas, self.tip_vertex_ids)[1]
 
 
 def depth_levels(parents: tuple) -> tuple:
