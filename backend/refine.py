@@ -18,11 +18,10 @@ Where MaskHand is sure and MediaPipe's two readings are noisy the answer stays M
 MaskHand is unsure it follows the landmarks. The shape (betas) stays MaskHand's.
 
 Measured on the 300 real frames of bench/bench_real.py (measuring only): the capture's defaults
-went from 14.2 mm PA-MPJPE / 12.3 deg flexion error to 8.1 mm / 10.4 deg (MediaPipe's world
-landmarks: 10.0 / 13.0; the built-in hand fitted to them: 8.9 / 10.8). On our own renders of the
-blocky built-in hand, which MediaPipe reads at about 21 mm, it costs: the round trip went from 10.6
-to 12.3 mm (bench/roundtrip/run.py). The renders are where the deviations come from, so a hand mesh
-MediaPipe reads as it reads photos would both calibrate them better and stop that cost.
+went from 14.2 mm PA-MPJPE / 12.3 deg flexion error to 7.9 mm / 10.2 deg (MediaPipe's world
+landmarks: 10.0 / 13.0; the built-in hand fitted to them: 8.9 / 10.8). The deviations come from
+renders of the built-in hand's smooth skin, which MediaPipe reads at 11-23 mm depending on the
+light (the old blocky hand: about 21 mm in the round trip).
 """
 from __future__ import annotations
 
@@ -33,10 +32,10 @@ from .metrics import procrustes_align
 
 # Standard deviation of each reading's landmarks about the truth per camera axis (x, y, z), after a
 # similarity alignment, in units of the hand's size (mean distance of the 21 keypoints from their
-# centroid): MediaPipe 0.10.21 on 143 frames of 4 rendered clips of the built-in hand
+# centroid): MediaPipe 0.10.21 on 141 frames of 4 rendered clips of the built-in hand
 # (tools/measure_landmark_noise.py). The image landmarks' depth is the least sure of their axes.
-IMAGE_SIGMA = (0.113, 0.227, 0.249)
-WORLD_SIGMA = (0.161, 0.247, 0.339)
+IMAGE_SIGMA = (0.103, 0.197, 0.245)
+WORLD_SIGMA = (0.148, 0.186, 0.313)
 STEPS = 100  # Adam steps from MaskHand's pose: on our renders the energy is then within 0.1 % of its value after 400
 LEARNING_RATE = 0.03
 BATCH_FRAMES = 1024    # frames optimised together: bounds autograd's memory on long clips
