@@ -5,7 +5,7 @@
 The right hand turns a little while it goes through open -> fist -> point -> peace -> open.
 Beside the video it writes OUT.truth.npz: the pose per frame (MANO convention), the 3D
 keypoints in the camera frame and their projections, so tests and demos have ground truth.
-Real MediaPipe finds this hand (it is skin-coloured and hand-shaped, if simple), which is
+Real MediaPipe finds this hand (a smooth, skin-coloured hand: backend/hand_model/builtin.py), which is
 what makes the clip useful for end-to-end tests without any downloaded footage.
 
 Needs the project environment (bpy + torch); runs Cycles on the CPU, about 0.5 s a frame.
