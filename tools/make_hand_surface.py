@@ -130,7 +130,6 @@ def marching_cubes() -> tuple[np.ndarray, np.ndarray]:
 
 def decimate(vertices: np.ndarray, faces: np.ndarray, target_vertices: int) -> tuple[np.ndarray, np.ndarray]:
     """Blender's quadric edge collapse down to about ``target_vertices``, triangles kept."""
-
     import bpy
     import bmesh  # importable once bpy is
 

@@ -59,12 +59,18 @@ PALM_OUTLINE = ((0.0, 0.030), (-0.050, 0.036), (-0.084, 0.035), (-0.090, 0.004),
 _FOREARM_END = (0.05, 0.0, 0.0)
 
 
+def _finger_points(finger: str) -> np.ndarray:
+    """(4, 3) the finger's three joints and its tip, at rest."""
+    root, direction, lengths, _ = _FINGERS[finger]
+    return np.asarray(root) + np.concatenate([[0.0], np.cumsum(lengths)])[:, None] * direction
+
+
 def finger_stations() -> dict:
     """Per finger: four (centre (3,), radius) along its axis: the three joints and the fingertip
     cap's centre, one tip radius short of the tip, so the surface ends on the tip."""
     stations = {}
-    for finger, (root, direction, lengths, radii) in _FINGERS.items():
-        ends = np.asarray(root) + np.concatenate([[0.0], np.cumsum(lengths)])[:, None] * direction   # (4, 3)
+    for finger, (_, direction, _, radii) in _FINGERS.items():
+        ends = _finger_points(finger)
         radius = (np.linspace(radii[0], radii[2], 4) + np.linspace(radii[1], radii[3], 4)) / 2
         ends[3] -= radius[3] * direction
         stations[finger] = [(ends[k], float(radius[k])) for k in range(4)]
@@ -88,8 +94,8 @@ class _Skeleton:
         self.tips = np.zeros((len(TIP_NAMES), 3))
         self.finger_of_joint = [None] * NUM_JOINTS
         self.segments = [[] for _ in range(NUM_JOINTS)]   # per joint: (start, end) pairs its bone covers
-        for finger, (root, direction, lengths, _) in _FINGERS.items():
-            points = np.asarray(root) + np.concatenate([[0.0], np.cumsum(lengths)])[:, None] * direction
+        for finger in _FINGERS:
+            points = _finger_points(finger)
             for k in range(3):
                 joint = JOINT_NAMES.index(f"{finger}{k + 1}")
                 self.joints[joint] = points[k]
@@ -152,9 +158,7 @@ def _joint_regressor(vertices: np.ndarray, shape: np.ndarray, skeleton: _Skeleto
     for joint in range(NUM_JOINTS):
         centre = skeleton.joints[joint]
         nearby = np.argsort(np.linalg.norm(vertices - centre, axis=1))[:60]
-        wanted = skeleton.shape_directions(centre[None], skeleton.finger_of_joint[joint])[0]
-        if joint == 0:
-            wanted = np.zeros((3, 4))                            # the wrist, at the origin, never moves
+        wanted = skeleton.shape_directions(centre[None], skeleton.finger_of_joint[joint])[0]   # the wrist's: zero
         system = np.concatenate([vertices[nearby].T, shape[nearby].reshape(len(nearby), 12).T, np.ones((1, len(nearby)))])
         target = np.concatenate([centre, wanted.reshape(12), [1.0]])
         weights = np.linalg.lstsq(system, target, rcond=None)[0]

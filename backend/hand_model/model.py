@@ -79,8 +79,7 @@ class HandModel(torch.nn.Module):
         buffer("v_template", data.v_template)                                     # (V, 3)
         buffer("shapedirs", data.shapedirs)                                       # (V, 3, S)
         buffer("posedirs", data.posedirs.reshape(-1, NUM_POSE_BASIS).T)           # (135, V*3), as smplx lays it out
-        buffer("J_regressor", data.J_regressor)                                   # (16, V)
-        # The regressor applied once, in float64: rest joints need no pass over the mesh.
+        # The joint regressor (16, V) applied once, in float64: rest joints need no pass over the mesh.
         buffer("joint_template", data.J_regressor @ data.v_template)              # (16, 3)
         buffer("joint_shapedirs", np.einsum("jv,vcs->jcs", data.J_regressor, data.shapedirs))  # (16, 3, S)
         buffer("lbs_weights", data.weights)                                       # (V, 16)
@@ -120,7 +119,7 @@ class HandModel(torch.nn.Module):
     def _shaped(self, betas: torch.Tensor, selected=slice(None)) -> tuple[torch.Tensor, torch.Tensor]:
         """The ``selected`` rest vertices (B, n, 3) and the rest joints (B, 16, 3) of shape ``betas`` (B, S)."""
         v_shaped = self.v_template[selected] + blend_shapes(betas, self.shapedirs[selected])
-        return v_shaped, self.joint_template + blend_shapes(betas, self.joint_shapedirs)
+        return v_shaped, self.rest_joints(betas)
 
     def _posed(self, rotations, rest_joints, shaped, selected, with_vertices: bool) -> HandOutput:
         """Pose the ``selected`` shaped vertices (B, n, 3) and the joints by ``rotations`` (B, 16, 3, 3)."""
@@ -140,7 +139,7 @@ class HandModel(torch.nn.Module):
     def rest_joints(self, betas: torch.Tensor | None = None) -> torch.Tensor:
         """(B, 16, 3) joint positions of the flat rest hand (B = 1 when betas is None)."""
         betas = self.v_template.new_zeros(1, self.num_betas) if betas is None else betas
-        return self._shaped(betas, self.tip_vertex_ids)[1]
+        return self.joint_template + blend_shapes(betas, self.joint_shapedirs)
 
 
 def depth_levels(parents: tuple) -> tuple:
