@@ -53,7 +53,7 @@ def export(checkpoint: Path) -> Path:
 def _export_graphs(model: MaskHand, folder: Path) -> None:
     transformer = model.transformer
     tokens = torch.randint(0, model.mask_index + 1, (2, model.config.tokenizer.num_tokens))
-    cues = torch.rand(2, NUM_KEYPOINTS, 3)
+    cues = torch.rand(2, NUM_KEYPOINTS, transformer.context.cues.channels)  # the graph reads exactly these
     context, cue_token = transformer.context(cues)
     logits, hidden = transformer.step(tokens, context, cue_token)
     codes = model.tokenizer.codebook[tokens.clamp_max(model.mask_index - 1)]

@@ -500,9 +500,13 @@ def _estimate_chunk(chunk: list, estimator: PoseEstimator, estimates: _Estimates
     if not chunk:
         return
     is_right = np.array([side == "right" for _, _, side, _ in chunk])
-    keypoints = np.stack([detection.keypoints for _, _, _, detection in chunk])            # (M, 21, 2)
-    confidence = np.repeat(np.array([detection.score for _, _, _, detection in chunk], np.float32)[:, None], 21, 1)
-    cues, _ = crop_cues(keypoints, confidence, is_right)
+    detections = [detection for _, _, _, detection in chunk]
+    keypoints = np.stack([detection.keypoints for detection in detections])                # (M, 21, 2)
+    confidence = np.repeat(np.array([detection.score for detection in detections], np.float32)[:, None], 21, 1)
+    readings = {}  # MediaPipe's 3D readings, for checkpoints that read them (a 2D one reads u, v and confidence)
+    if all(detection.depth is not None and detection.world is not None for detection in detections):
+        readings = {"depth": np.stack([d.depth for d in detections]), "world": np.stack([d.world for d in detections])}
+    cues, _ = crop_cues(keypoints, confidence, is_right, **readings)
     result = estimator.estimate(cues, request)
     samples, scores, betas = (tensor.cpu().numpy() for tensor in candidates(result))   # right-hand frame
     samples = np.where(is_right[:, None, None, None], samples, mirror_pose(samples))

@@ -24,7 +24,7 @@ from .data.synthetic import SyntheticHands, sample_finger_pose, sample_global_or
 from .data.training_batch import TrainingBatch, from_synthetic
 from .maskhand.config import MaskHandConfig
 from .maskhand.heads import camera_translation, project
-from .maskhand.model import DEFAULT_CHECKPOINT, MaskHand
+from .maskhand.model import DEFAULT_CHECKPOINT, MaskHand, load_weights, read_config
 from .maskhand.rotations import axis_angle_to_matrix, axis_angle_to_rotation_6d, rotation_6d_to_matrix
 from .maskhand.sampling import draw_categorical, random_training_mask
 
@@ -180,14 +180,28 @@ def synthetic_batches(seed: int, batch_size: int):
         yield from_synthetic(hands.sample(batch_size))
 
 
-def train_default(config: MaskHandConfig, out: Path) -> MaskHand:
-    """Stage 1 then stage 2 on synthetic data, then the uncertainty's calibration; saves the checkpoint to ``out``."""
+def train_default(config: MaskHandConfig, out: Path, tokenizer_checkpoint: Path | None = None) -> MaskHand:
+    """Stage 1 then stage 2 on synthetic data, then the uncertainty's calibration; saves the checkpoint to ``out``.
+
+    With ``tokenizer_checkpoint``, stage 1 is that checkpoint's VQ-MANO instead: stage 1 depends on the
+    tokenizer config and the seed alone, so a checkpoint trained with both the same gives the same weights
+    (it saves stage 1's 10 minutes when only stage 2 changes). Stage 2 starts from its own seed either way."""
     training = config.training
     set_determinism(training.seed, training.threads)
     model = MaskHand(config)
     started = time.monotonic()
-    train_tokenizer(model)
+    if tokenizer_checkpoint is None:
+        train_tokenizer(model)
+    else:
+        reused = read_config(tokenizer_checkpoint)
+        if (reused.tokenizer, reused.training.seed) != (config.tokenizer, training.seed):
+            raise ValueError(f"'{tokenizer_checkpoint}' was trained with another tokenizer config or seed: its "
+                             "VQ-MANO is not this run's stage 1")
+        load_weights(tokenizer_checkpoint, {"tokenizer": model.tokenizer})
+        log(f"stage 1: the VQ-MANO of {tokenizer_checkpoint}")
+    model.tokenizer.eval()
     model.tokenizer.requires_grad_(False)
+    torch.manual_seed(training.seed + 3)  # stage 2 does not depend on how stage 1 came about
     generator = torch.Generator().manual_seed(training.seed + 1)
     train_stage2(model, model.transformer, lambda batch: transformer_losses(model, batch, generator),
                  synthetic_batches(training.seed + 2, training.batch_size), "maskhand")
@@ -231,8 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--transformer-steps", type=int)
     parser.add_argument("--freihand", type=Path, help="FreiHAND root (training_xyz.json, training_mano.json, ...)")
     parser.add_argument("--ho3d", type=Path, help="HO3D root (train/<sequence>/meta, rgb)")
-    parser.add_argument("--tokenizer", type=Path, default=DEFAULT_CHECKPOINT,
-                        help="full training: checkpoint whose VQ-MANO is reused (frozen)")
+    parser.add_argument("--tokenizer", type=Path,
+                        help="checkpoint whose VQ-MANO is reused (frozen): full training (default: the shipped one), "
+                             "or default training, skipping stage 1 (same tokenizer config and seed: same weights)")
     parser.add_argument("--mano", type=Path, help="full training: folder with MANO_RIGHT.pkl / MANO_LEFT.pkl")
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--workers", type=int, default=0, help="full training: data loader processes")
@@ -246,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         if value is not None:
             setattr(config.training, field, value)
     if args.what == "default":
-        train_default(config, args.out or DEFAULT_CHECKPOINT)
+        train_default(config, args.out or DEFAULT_CHECKPOINT, args.tokenizer)
     elif args.what == "baseline":
         train_baseline(config, args.out or DEFAULT_CHECKPOINT.parent / "baseline")
     else:
@@ -254,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.freihand is None and args.ho3d is None:
             parser.error("full training needs --freihand and/or --ho3d")
-        train_full(args.freihand, args.ho3d, args.tokenizer, args.out or Path("checkpoints/maskhand-full"), args)
+        train_full(args.freihand, args.ho3d, args.tokenizer or DEFAULT_CHECKPOINT, args.out or Path("checkpoints/maskhand-full"), args)
     return 0
 
 

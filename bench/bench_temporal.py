@@ -25,8 +25,11 @@ sys.path.insert(0, str(REPO))
 RESULTS = REPO / "bench" / "results" / "temporal.json"
 
 
-def make_sequence(rng, hand, frames: int):
-    from backend.data.synthetic import FINGER_KEYPOINTS, detector_errors, sample_finger_pose, sample_global_orientation
+def make_sequence(rng, reading_rng, hand, frames: int):
+    """A motion's poses and its detections: 2D cues, confidences and MediaPipe-like 3D readings (depth, world), drawn
+    from ``reading_rng`` so the 2D cues of a seed are the ones the temporal weights were chosen on."""
+    from backend.data.synthetic import (FINGER_KEYPOINTS, detector_errors, landmark_3d_errors, sample_finger_pose,
+                                        sample_global_orientation)
 
     ends = [np.concatenate([sample_global_orientation(rng, 1)[:, None], sample_finger_pose(rng, 1)], 1)[0]
             for _ in range(2)]
@@ -37,14 +40,16 @@ def make_sequence(rng, hand, frames: int):
         keypoints = hand(torch.as_tensor(pose, dtype=torch.float32)).keypoints.double().numpy()
     keypoints = keypoints + np.array([0.0, 0.0, 0.5])
     keypoints2d = 700 * keypoints[..., :2] / keypoints[..., 2:] + np.array([320, 240])
-    cues, confidence, _ = detector_errors(rng, keypoints2d)
+    cues, confidence, occluded = detector_errors(rng, keypoints2d)
     finger = FINGER_KEYPOINTS[["index", "middle", "ring", "pinky", "thumb"][rng.integers(5)]]
     span = slice(frames // 3, 2 * frames // 3)
     size = np.ptp(keypoints2d[0], 0).max()
     # the occluded finger's detected keypoints wander off (a random walk), with low confidence
     cues[span, finger] += rng.normal(0, 0.03 * size, size=(span.stop - span.start, 4, 2)).cumsum(0)
     confidence[span, finger] = 0.2
-    return pose, cues, confidence
+    occluded[span, finger] = True
+    depth, world = landmark_3d_errors(reading_rng, keypoints, keypoints2d, occluded)
+    return pose, cues, confidence, depth, world
 
 
 def angles(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -69,13 +74,13 @@ def main() -> int:
     torch.set_num_threads(2)
     model = MaskHand.load()
     hand = load_hand_model("right")
-    rng = np.random.default_rng(args.seed)
+    rng, reading_rng = np.random.default_rng(args.seed), np.random.default_rng((args.seed, 3))
     generator = torch.Generator().manual_seed(0)
     engine = TorchEngine(model)
     totals = {mode: {"jitter": [], "error": []} for mode in ("per_frame", "temporal")}
     for _ in range(args.sequences):
-        truth, keypoints, confidence = make_sequence(rng, hand, args.frames)
-        cues, _ = crop_cues(keypoints, confidence, np.ones(args.frames, bool))
+        truth, keypoints, confidence, depth, world = make_sequence(rng, reading_rng, hand, args.frames)
+        cues, _ = crop_cues(keypoints, confidence, np.ones(args.frames, bool), depth, world)
         result = sample(engine, torch.as_tensor(cues), samples=8, generator=generator, hand=model.hand,
                         temperature=model.config.sampling.temperature,
                         reprojection_rank_weight=model.config.sampling.reprojection_rank_weight,

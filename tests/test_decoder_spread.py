@@ -4,6 +4,7 @@ import math
 import pytest
 import torch
 
+from backend.context.pose_cues import CUE_CHANNELS_3D
 from backend.maskhand.config import MaskHandConfig, TokenizerConfig
 from backend.maskhand.decoder_spread import DecoderSpread, probe_colours, token_dependencies
 from backend.maskhand.model import MaskHand
@@ -86,5 +87,5 @@ def test_the_probes_run_on_the_device_the_model_runs_on():
     from backend.maskhand.sampling import sample
 
     model = engine().model.to("cuda")
-    result = sample(TorchEngine(model), torch.rand(2, 21, 3, device="cuda"), samples=2)
+    result = sample(TorchEngine(model), torch.rand(2, 21, CUE_CHANNELS_3D, device="cuda"), samples=2)
     assert result.uncertainty.device.type == "cuda" and torch.all(result.spread[:, 1:] > 0)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from backend.context.pose_cues import CUE_CHANNELS_3D
 from backend.data.freihand import FreiHandDataset
 from backend.data.ho3d import Ho3dDataset
 from backend.data.training_batch import collate_training_items
@@ -77,7 +78,7 @@ def test_freihand_loader(freihand_root, mano_folder):
     dataset = FreiHandDataset(root, hands_mean)
     assert len(dataset) == COUNT
     item = dataset[1]
-    assert item["image"].shape == (3, 256, 192) and item["cues"].shape == (21, 3)
+    assert item["image"].shape == (3, 256, 192) and item["cues"].shape == (21, CUE_CHANNELS_3D)
     expected = pose[1].copy()
     expected[1:] += hands_mean.reshape(15, 3)  # FreiHAND poses are relative to MANO's mean hand
     assert torch.allclose(item["pose"], torch.as_tensor(expected, dtype=torch.float32), atol=1e-6)
@@ -113,7 +114,7 @@ def test_one_training_step_of_a_reduced_full_model(freihand_root, ho3d_root, man
     assert trained.config.transformer.image_encoder == "vit"
     loaded = MaskHand.load(out, mano_folder=mano_folder)       # a full checkpoint loads through the same code
     assert loaded.config.hand_model == "mano" and loaded.transformer.context.image is not None
-    image, cues = torch.randn(1, 3, 256, 192), torch.rand(1, 21, 3)
+    image, cues = torch.randn(1, 3, 256, 192), torch.rand(1, 21, CUE_CHANNELS_3D)
     tokens = torch.full((1, 64), loaded.mask_index)
     with torch.no_grad():
         logits, betas, camera = loaded.transformer(tokens, cues, image)

@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from backend.context.pose_cues import CUE_CHANNELS_3D
 from backend.maskhand.config import MaskHandConfig, TokenizerConfig, TransformerConfig
 from backend.maskhand.heads import attend
 from backend.maskhand.model import CheckpointError, MaskHand, save_weights
@@ -42,7 +43,7 @@ def test_shapes_and_determinism():
     assert tokens.shape == (3, 64) and tokens.dtype == torch.long and tokens.max() < 32
     assert model_a.tokenizer.decode(tokens).shape == (3, 16, 6)
     assert torch.equal(model_a.tokenizer.decode(tokens), TorchEngine(model_a).decode_codes(model_a.tokenizer.codebook[tokens]))
-    cues = torch.rand(3, 21, 3)
+    cues = torch.rand(3, 21, CUE_CHANNELS_3D)
     logits, betas, camera = model_a.transformer(tokens, cues)
     assert logits.shape == (3, 64, 32) and betas.shape == (3, 10) and camera.shape == (3, 3)
     again = model_b.transformer(tokens, cues)
@@ -62,7 +63,7 @@ def test_tokenizer_codebook_restarts_dead_codes():
 
 def test_sampling_returns_k_distinct_valid_hypotheses():
     model = small_model()
-    cues = torch.rand(2, 21, 3)
+    cues = torch.rand(2, 21, CUE_CHANNELS_3D)
     result = sample(TorchEngine(model), cues, iterations=5, samples=6, temperature=1.0,
                     generator=torch.Generator().manual_seed(1))
     assert result.samples.shape == (2, 6, 16, 3) and result.pose.shape == (2, 16, 3)
@@ -117,7 +118,7 @@ class CountingEngine(TorchEngine):
 def test_positions_decode_from_the_distribution_they_were_committed_from():
     """T passes whatever K; the lone greedy hypothesis, rebuilt by hand: each position is decoded from
     the expected code of the iteration that committed it, not from the last iteration's logits."""
-    model, cues = small_model(), torch.rand(2, 21, 3)
+    model, cues = small_model(), torch.rand(2, 21, CUE_CHANNELS_3D)
     for samples in (3, 1):
         engine = CountingEngine(model)
         result = sample(engine, cues, iterations=5, samples=samples, generator=torch.Generator().manual_seed(0),
@@ -150,7 +151,7 @@ def test_positions_decode_from_the_distribution_they_were_committed_from():
 def test_a_lone_hypothesis_is_the_arg_max_and_one_iteration_gives_one_pose():
     """K=1 takes the arg-max whatever the temperature; at T=1 nothing steers, so K hypotheses coincide
     with it, each decoded from the model's own (untempered) distribution."""
-    model, cues = small_model(), torch.rand(2, 21, 3)
+    model, cues = small_model(), torch.rand(2, 21, CUE_CHANNELS_3D)
     run = lambda **kw: sample(TorchEngine(model), cues, generator=torch.Generator().manual_seed(0), **kw)  # noqa: E731
     greedy = run(samples=1, temperature=0.0)
     lone = run(samples=1, temperature=1.5, greedy_first=False)
@@ -227,7 +228,7 @@ def test_chordal_mean_of_rotations():
 
 def test_sampling_is_deterministic_given_the_generator_and_greedy_without_temperature():
     model = small_model()
-    cues = torch.rand(2, 21, 3)
+    cues = torch.rand(2, 21, CUE_CHANNELS_3D)
     run = lambda seed, temperature: sample(TorchEngine(model), cues, samples=3, temperature=temperature,  # noqa: E731
                                            generator=torch.Generator().manual_seed(seed))
     assert torch.equal(run(5, 1.0).tokens, run(5, 1.0).tokens)
@@ -243,7 +244,7 @@ def test_checkpoint_round_trip(tmp_path):
     model.save(tmp_path / "ckpt")
     loaded = MaskHand.load(tmp_path / "ckpt")
     assert json.loads((tmp_path / "ckpt" / "config.json").read_text())["format"] == "maskhand-checkpoint"
-    tokens, cues = torch.randint(0, 33, (2, 64)), torch.rand(2, 21, 3)
+    tokens, cues = torch.randint(0, 33, (2, 64)), torch.rand(2, 21, CUE_CHANNELS_3D)
     with torch.no_grad():
         assert all(torch.equal(x, y) for x, y in zip(model.transformer(tokens, cues), loaded.transformer(tokens, cues)))
     assert torch.equal(model.tokenizer.codebook, loaded.tokenizer.codebook)
@@ -274,11 +275,11 @@ def test_loading_refuses_what_is_not_our_checkpoint(tmp_path):
 
 def test_many_iterations_still_fix_every_token():
     model = small_model()
-    result = sample(TorchEngine(model), torch.rand(1, 21, 3), iterations=80, samples=2,
+    result = sample(TorchEngine(model), torch.rand(1, 21, CUE_CHANNELS_3D), iterations=80, samples=2,
                     generator=torch.Generator().manual_seed(0))
     assert (result.tokens != model.mask_index).all()
     with pytest.raises(ValueError, match="at least 1"):
-        sample(TorchEngine(model), torch.rand(1, 21, 3), iterations=0)
+        sample(TorchEngine(model), torch.rand(1, 21, CUE_CHANNELS_3D), iterations=0)
 
 
 def test_a_mano_checkpoint_needs_the_mano_folder():

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from backend.context.pose_cues import CUE_CHANNELS_3D
 from backend.data.synthetic import DIP_FLEX, PIP_FLEX, SyntheticHands, sample_finger_pose
 from backend.data.training_batch import from_synthetic
 from backend.hand_model import JOINT_NAMES, load_hand_model
@@ -53,6 +54,6 @@ def test_training_batch_is_consistent_in_the_right_hand_frame(batch):
         keypoints = right(training.pose, training.betas).keypoints
     relative = keypoints - keypoints[:, :1]
     assert torch.allclose(relative, training.keypoints3d, atol=1e-5)  # left hands mirrored consistently
-    assert training.cues.shape == (512, 21, 3)
+    assert training.cues.shape == (512, 21, CUE_CHANNELS_3D)
     inside = (training.keypoints2d.abs() <= 0.5).float().mean()
     assert inside > 0.9

@@ -1,10 +1,15 @@
-"""2D pose cues: 21 detected keypoints with confidences, cropped, encoded over the hand skeleton.
+"""Pose cues: 21 detected keypoints with confidences (and MediaPipe's 3D readings), cropped, encoded over the skeleton.
 
 ``crop_cues`` turns detector keypoints (pixels) into the model's input: coordinates relative
 to a square box around the hand (HaMeR-style crop, units of the box side, in [-0.5, 0.5]),
-with left hands flipped into right ones. ``PoseCueEncoder`` is the paper's GCN over the
-skeleton followed by anatomical refinement (GAPR) blocks, giving one feature per keypoint
-(the context the synthesizer attends to) and a pooled cue token (put in front of the pose tokens).
+with left hands flipped into right ones. Where the detector is MediaPipe it also gives two 3D
+readings of the hand from the pixels: a relative depth per image landmark, and metric world
+landmarks. Those become four more channels per keypoint in the same crop units (the world
+landmarks turned and scaled onto the image landmarks first: MediaPipe's world frame is rotated
+from the camera's), so a checkpoint trained with them reads the hand's depth, not only u, v.
+``PoseCueEncoder`` is the paper's GCN over the skeleton followed by anatomical refinement (GAPR)
+blocks, giving one feature per keypoint (the context the synthesizer attends to) and a pooled cue
+token (put in front of the pose tokens).
 """
 from __future__ import annotations
 
@@ -14,25 +19,43 @@ from torch import nn
 
 from ..hand_model.layout import KEYPOINT_PARENTS, NUM_KEYPOINTS
 from ..maskhand.heads import attend
+from ..metrics import procrustes_align
 
 BOX_PADDING = 1.3  # box side = padding x the larger extent of the keypoints, as MediaPipe's own crop does
+CUE_CHANNELS_2D = 3  # u, v, confidence
+CUE_CHANNELS_3D = 7  # u, v, confidence, image depth, world x, y, z
 
 
-def crop_cues(keypoints: np.ndarray, confidence: np.ndarray, is_right: np.ndarray):
-    """Detector keypoints (N, 21, 2) px, confidences (N, 21), sides (N,) ->
-    cues (N, 21, 3) [u, v, confidence] and boxes (N, 3) [centre x, centre y, side] in px.
+def crop_cues(keypoints: np.ndarray, confidence: np.ndarray, is_right: np.ndarray,
+              depth: np.ndarray | None = None, world: np.ndarray | None = None):
+    """Detector keypoints (N, 21, 2) px, confidences (N, 21), sides (N,) [, MediaPipe's relative depth (N, 21) px
+    and world landmarks (N, 21, 3) m] -> cues (N, 21, 3) [u, v, confidence] or, with depth and world, (N, 21, 7)
+    [u, v, confidence, d, wx, wy, wz], and boxes (N, 3) [centre x, centre y, side] in px.
 
-    The box is computed from keypoints with non-zero confidence; left hands are mirrored (u -> -u)
-    so the network only ever sees right hands.
+    The box is computed from keypoints with non-zero confidence; left hands are mirrored (u -> -u, and x of the
+    3D readings) so the network only ever sees right hands. The depth is taken about the image landmarks' mean;
+    the world landmarks are similarity-aligned onto the image landmarks (u, v, d in px) and share their units.
     """
     weight = (confidence > 0)[..., None]
     masked_min = np.where(weight, keypoints, np.inf).min(1)
     masked_max = np.where(weight, keypoints, -np.inf).max(1)
     centre = (masked_min + masked_max) / 2
     side = np.maximum(BOX_PADDING * (masked_max - masked_min).max(-1), 1.0)
+    mirror = np.where(is_right, 1.0, -1.0)[:, None]
     uv = (keypoints - centre[:, None]) / side[:, None, None]
-    uv[..., 0] *= np.where(is_right, 1.0, -1.0)[:, None]
-    cues = np.concatenate([uv, confidence[..., None]], -1).astype(np.float32)
+    uv[..., 0] *= mirror
+    channels = [uv, confidence[..., None]]
+    if (depth is None) != (world is None):
+        raise ValueError("MediaPipe's 3D readings come as a pair: pass both depth and world, or neither")
+    if depth is not None:
+        image = np.concatenate([keypoints, depth[..., None]], -1).astype(np.float64)        # (N, 21, 3) px
+        turned = procrustes_align(np.asarray(world, np.float64), image)
+        origin = np.concatenate([centre, image[..., 2].mean(1, keepdims=True)], -1)[:, None]  # (N, 1, 3)
+        depth_channel = (image[..., 2:] - origin[..., 2:]) / side[:, None, None]
+        world_channels = (turned - origin) / side[:, None, None]
+        world_channels[..., 0] *= mirror
+        channels += [depth_channel, world_channels]
+    cues = np.concatenate(channels, -1).astype(np.float32)
     return cues, np.concatenate([centre, side[:, None]], -1)
 
 
@@ -82,11 +105,16 @@ class AnatomicalRefinement(nn.Module):
 
 
 class PoseCueEncoder(nn.Module):
-    """cues (B, 21, 3) -> keypoint features (B, 21, C) and a cue token (B, C)."""
+    """cues (B, 21, >= channels) -> keypoint features (B, 21, C) and a cue token (B, C).
 
-    def __init__(self, dim: int, gcn_layers: int, refinement_blocks: int, heads: int, dropout: float):
+    ``channels`` is 3 (u, v, confidence) or 7 (with MediaPipe's 3D readings); wider cues are cut to it,
+    so a 2D checkpoint runs on cues that carry the 3D readings too."""
+
+    def __init__(self, dim: int, gcn_layers: int, refinement_blocks: int, heads: int, dropout: float,
+                 channels: int = CUE_CHANNELS_2D):
         super().__init__()
-        self.embed = nn.Linear(3, dim)
+        self.channels = channels
+        self.embed = nn.Linear(channels, dim)
         self.keypoint_embedding = nn.Parameter(torch.randn(NUM_KEYPOINTS, dim) * 0.02)
         self.gcn = nn.Sequential(*[GraphConv(dim) for _ in range(gcn_layers)])
         self.refinement = nn.Sequential(*[AnatomicalRefinement(dim, heads, dropout) for _ in range(refinement_blocks)])
@@ -94,6 +122,9 @@ class PoseCueEncoder(nn.Module):
         self.pool = nn.Linear(dim * NUM_KEYPOINTS, dim)
 
     def forward(self, cues: torch.Tensor):
-        features = self.refinement(self.gcn(self.embed(cues) + self.keypoint_embedding))
+        if cues.shape[-1] < self.channels:
+            raise ValueError(f"this checkpoint reads {self.channels} cue channels per keypoint (MediaPipe's depth and "
+                             f"world landmarks beside u, v, confidence), the cues have {cues.shape[-1]}")
+        features = self.refinement(self.gcn(self.embed(cues[..., :self.channels]) + self.keypoint_embedding))
         features = self.norm(features)
         return features, self.pool(features.flatten(1))

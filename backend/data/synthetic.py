@@ -20,6 +20,13 @@ hands our own code generates. Each sample is one hand seen by a pinhole camera:
   (large drift, low confidence) or dropped (confidence 0, position meaningless), and
   occasional swaps of neighbouring fingers. A third of the samples carry uninformative
   confidences (all equal), as MediaPipe's legacy landmarker reports none per keypoint.
+* **3D readings**, as MediaPipe gives them beside its 2D landmarks: a relative depth per
+  image landmark (pixels, the x scale) and world landmarks (metres), each with Gaussian
+  deviations per camera axis of the size ``backend.refine`` measured on renders of the
+  built-in hand (``IMAGE_SIGMA``, ``WORLD_SIGMA``; never on real footage), scaled per hand by
+  0.5-1.5 so the network learns to weigh them, and far larger on occluded fingers. They are
+  drawn from their own generator, so the hands and 2D cues of a seed are what they were
+  before the readings existed (the test set stays comparable).
 * **Side**: left hands are the mirror image of right ones (pose and keypoints).
 
 Everything is drawn from ``numpy.random.Generator(seed)``: the same seed gives the same data.
@@ -82,6 +89,8 @@ class SyntheticBatch:
     cue_confidence: np.ndarray  # (N, 21) in [0, 1]
     occluded: np.ndarray        # (N, 21) bool: the cue for this keypoint is unreliable (occluded or dropped)
     focal: np.ndarray           # (N,) pixels; principal point at the image centre
+    cue_depth: np.ndarray       # (N, 21) MediaPipe-like relative depth of the image landmarks, pixels, wrist at 0
+    cue_world: np.ndarray       # (N, 21, 3) MediaPipe-like world landmarks, metres, about the hand's centre
     image_size: tuple = IMAGE_SIZE
 
 
@@ -141,6 +150,7 @@ class SyntheticHands:
 
     def __init__(self, seed: int, hand_models: dict[str, HandModel] | None = None):
         self.rng = np.random.default_rng(seed)
+        self.reading_rng = np.random.default_rng((seed, 3))  # the 3D readings' own stream (module docstring)
         self.hands = hand_models or {"right": load_hand_model("right"), "left": load_hand_model("left")}
 
     def sample(self, count: int) -> SyntheticBatch:
@@ -173,9 +183,10 @@ class SyntheticHands:
         keypoints2d = focal[:, None, None] * keypoints3d[..., :2] / keypoints3d[..., 2:] + principal
 
         cues, confidence, occluded = detector_errors(rng, keypoints2d)
+        depth, world = landmark_3d_errors(self.reading_rng, keypoints3d, keypoints2d, occluded)
         return SyntheticBatch(pose=pose, betas=betas, is_right=is_right, keypoints3d=keypoints3d,
                               keypoints2d=keypoints2d, cues2d=cues, cue_confidence=confidence,
-                              occluded=occluded, focal=focal)
+                              occluded=occluded, focal=focal, cue_depth=depth, cue_world=world)
 
 
 def _finger_keypoints(finger: str) -> list[int]:
@@ -231,3 +242,37 @@ def detector_errors(rng: np.random.Generator, keypoints2d: np.ndarray):
     uninformative = rng.random(count) < 1 / 3
     confidence[uninformative] = rng.uniform(0.6, 1.0, size=(uninformative.sum(), 1))
     return cues, confidence, occluded
+
+
+DEPTH_SCALE_RANGE = (0.7, 1.3)  # the image landmarks' depth against the x scale, per hand
+OCCLUDED_READING_FACTOR = 3.0  # an occluded finger's 3D readings are guesses too: this many times the usual deviation
+
+
+def landmark_3d_errors(rng: np.random.Generator, keypoints3d: np.ndarray, keypoints2d: np.ndarray,
+                       occluded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MediaPipe-like 3D readings of true keypoints (N, 21, 3) m (camera frame) seen at (N, 21, 2) px.
+
+    Returns the image landmarks' relative depth (N, 21) px, wrist at 0, in the x scale (the pixels per metre of a
+    weak-perspective fit of the 2D onto the 3D keypoints, as MediaPipe's z is in the x scale), and world landmarks
+    (N, 21, 3) m about their centre; the depth is scaled per hand by ``DEPTH_SCALE_RANGE``, and each reading has deviations per axis of ``IMAGE_SIGMA`` / ``WORLD_SIGMA`` hand sizes
+    (the mean distance from the centroid), scaled per hand by 0.5-1.5, and ``OCCLUDED_READING_FACTOR`` times
+    that on the ``occluded`` (N, 21) keypoints."""
+    from ..refine import IMAGE_SIGMA, WORLD_SIGMA, hand_size
+
+    count = len(keypoints3d)
+    centred2d = keypoints2d - keypoints2d.mean(1, keepdims=True)
+    centred3d = keypoints3d - keypoints3d.mean(1, keepdims=True)
+    pixels_per_metre = (centred2d * centred3d[..., :2]).sum((1, 2)) / (centred3d[..., :2] ** 2).sum((1, 2))
+    # MediaPipe documents its z as "roughly" the x scale: each hand's depth is scaled by DEPTH_SCALE_RANGE.
+    depth_scale = rng.uniform(*DEPTH_SCALE_RANGE, count)
+    depth = (keypoints3d[..., 2] - keypoints3d[:, :1, 2]) * (pixels_per_metre * depth_scale)[:, None]  # (N, 21) px
+    spread = np.where(occluded, OCCLUDED_READING_FACTOR, 1.0)                                     # (N, 21)
+
+    def deviation(sigma, size):  # (N, 21, len(sigma))
+        level = rng.uniform(0.5, 1.5, count) * size
+        return rng.normal(size=(count, 21, len(sigma))) * np.asarray(sigma) * (level[:, None] * spread)[..., None]
+
+    image_size = hand_size(np.concatenate([keypoints2d, depth[..., None]], -1))
+    depth = depth + deviation(IMAGE_SIGMA[2:], image_size)[..., 0]
+    world = centred3d + deviation(WORLD_SIGMA, hand_size(keypoints3d))
+    return depth, world

@@ -14,7 +14,7 @@ import torch
 from ..context.pose_cues import crop_cues
 from ..hand_model import mirror_points, mirror_pose
 from .crops import crop_image
-from .synthetic import SyntheticBatch, detector_errors
+from .synthetic import SyntheticBatch, detector_errors, landmark_3d_errors
 
 
 def as_tensor(array) -> torch.Tensor:
@@ -25,7 +25,7 @@ def as_tensor(array) -> torch.Tensor:
 class TrainingBatch:
     pose: torch.Tensor          # (B, 16, 3) axis-angle, right-hand frame, global orientation in the camera frame
     betas: torch.Tensor         # (B, 10)
-    cues: torch.Tensor          # (B, 21, 3) cropped detector keypoints + confidence
+    cues: torch.Tensor          # (B, 21, 7) cropped detector keypoints, confidence, MediaPipe-like 3D readings
     keypoints2d: torch.Tensor   # (B, 21, 2) true keypoints in the same crop coordinates
     keypoints3d: torch.Tensor   # (B, 21, 3) camera frame, relative to the wrist, metres
     occluded: torch.Tensor      # (B, 21) bool
@@ -37,7 +37,7 @@ class TrainingBatch:
 
 def from_synthetic(batch: SyntheticBatch) -> TrainingBatch:
     side = np.where(batch.is_right, 1.0, -1.0)
-    cues, boxes = crop_cues(batch.cues2d, batch.cue_confidence, batch.is_right)
+    cues, boxes = crop_cues(batch.cues2d, batch.cue_confidence, batch.is_right, batch.cue_depth, batch.cue_world)
     keypoints2d = (batch.keypoints2d - boxes[:, None, :2]) / boxes[:, None, 2:]
     keypoints2d[..., 0] *= side[:, None]
     pose = np.where(batch.is_right[:, None, None], batch.pose, mirror_pose(batch.pose))
@@ -51,7 +51,8 @@ def from_synthetic(batch: SyntheticBatch) -> TrainingBatch:
 def training_item(image_rgb, pose, betas, keypoints3d, keypoints2d, is_right: bool, rng) -> dict:
     """One hand as tensors in the right-hand frame (shared by the dataset loaders)."""
     cues2d, confidence, occluded = detector_errors(rng, keypoints2d[None])
-    cues, boxes = crop_cues(cues2d, confidence, np.array([is_right]))
+    depth, world = landmark_3d_errors(rng, keypoints3d[None], keypoints2d[None], occluded)
+    cues, boxes = crop_cues(cues2d, confidence, np.array([is_right]), depth, world)
     crop2d = (keypoints2d - boxes[0, :2]) / boxes[0, 2]
     relative = keypoints3d - keypoints3d[:1]
     if not is_right:

@@ -41,6 +41,10 @@ class TransformerConfig:
     dropout: float = 0.0          # none: every training batch is freshly generated, so nothing is seen twice and
                                   # there is nothing to overfit; at 0.1 its masks cost 12 % of a CPU training step
     cue_layers: int = 2           # GCN layers of the pose-cue encoder over the 21-keypoint skeleton
+    # The cues carry MediaPipe's two 3D readings (its image landmarks' relative depth and its world landmarks)
+    # beside u, v: the 2D keypoints leave each finger's bend towards the camera to the prior alone.
+    # Checkpoints saved before this field read u, v only (``MaskHandConfig.from_dict``).
+    landmarks_3d: bool = True
     refinement_blocks: int = 2    # anatomical refinement (GAPR) blocks over joint-wise features
     head_layers: int = 2          # cross-attention layers of the shape / camera read-out
     num_betas: int = 10
@@ -140,6 +144,8 @@ class MaskHandConfig:
                     "training": TrainingConfig, "sampling": SamplingConfig}
         for key, section in sections.items():
             values = dict(data.get(key, {}))
+            if key == "transformer":
+                values.setdefault("landmarks_3d", False)  # saved before the cues could carry them
             if "image_size" in values:
                 values["image_size"] = tuple(values["image_size"])
             data[key] = section(**values)

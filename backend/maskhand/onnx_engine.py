@@ -50,7 +50,11 @@ class OnnxEngine:
     def encode(self, cues: torch.Tensor, image: torch.Tensor | None = None):
         if image is not None:
             raise ValueError("the ONNX engine runs cue-only checkpoints; use the torch engine for image input")
-        return self._run(CONTEXT_ENCODER, cues=cues.float())
+        channels = self.sessions[CONTEXT_ENCODER].get_inputs()[0].shape[-1]  # 3, or 7 with MediaPipe's 3D readings
+        if cues.shape[-1] < channels:
+            raise ValueError(f"this checkpoint reads {channels} cue channels per keypoint (MediaPipe's depth and "
+                             f"world landmarks beside u, v, confidence), the cues have {cues.shape[-1]}")
+        return self._run(CONTEXT_ENCODER, cues=cues[..., :channels].float())
 
     def step(self, tokens: torch.Tensor, context: torch.Tensor, cue_token: torch.Tensor):
         return self._run(TRANSFORMER_STEP, tokens=tokens.long(), context=context, cue_token=cue_token)

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ..context.image import ViTEncoder
-from ..context.pose_cues import PoseCueEncoder
+from ..context.pose_cues import CUE_CHANNELS_2D, CUE_CHANNELS_3D, PoseCueEncoder
 from .config import TokenizerConfig, TransformerConfig
 from .heads import CrossAttentionLayer, ShapeCameraHead, attend
 
@@ -30,12 +30,12 @@ class SynthesizerLayer(nn.Module):
 
 
 class ContextEncoder(nn.Module):
-    """cues (B, 21, 3) [+ image (B, 3, H, W)] -> context memory (B, M, C), cue token (B, C)."""
+    """cues (B, 21, 3 or 7) [+ image (B, 3, H, W)] -> context memory (B, M, C), cue token (B, C)."""
 
     def __init__(self, config: TransformerConfig):
         super().__init__()
         self.cues = PoseCueEncoder(config.dim, config.cue_layers, config.refinement_blocks, config.heads,
-                                   config.dropout)
+                                   config.dropout, CUE_CHANNELS_3D if config.landmarks_3d else CUE_CHANNELS_2D)
         self.image = None
         if config.image_encoder == "vit":
             self.image = ViTEncoder(config.image_size, config.vit_patch, config.vit_dim, config.vit_layers,
