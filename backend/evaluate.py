@@ -201,7 +201,8 @@ def to_markdown(report: dict) -> str:
               "that steer later iterations: at T=1 they coincide (the uncertainty then comes from the cue-only "
               "distributions alone; a lone hypothesis, K=1, measures none). With K=1 the lone "
               "hypothesis takes the arg-max token at each iteration. F-scores use the built-in hand's mesh "
-              "(284 vertices), not MANO's, so they are not comparable with the papers' FreiHAND figures.", ""]
+              f"({report.get('mesh_vertices', 'its')} vertices), not MANO's, so they are not comparable with the "
+              "papers' FreiHAND figures.", ""]
     return "\n".join(lines)
 
 
@@ -231,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
                                 else args.checkpoint),
               "count": args.count, "seed": args.seed, "samples": samples,
               "temperature": model.config.sampling.temperature, "greedy_first": model.config.sampling.greedy_first,
+              "mesh_vertices": int(model.hand.v_template.shape[0]),
               "tokenizer": evaluate_tokenizer(model, batch), "token_accuracy": token_accuracy(model, batch)}
     report["maskhand_T1"], _ = evaluate_maskhand(model, batch, occluded_hands, 1, samples)
     report["maskhand_T5"], raw = evaluate_maskhand(model, batch, occluded_hands, 5, samples)

@@ -456,8 +456,9 @@ def _hand_result(hand: SettledHand, estimates: _Estimates, frames: np.ndarray, e
     detected = np.stack([detection.keypoints for _, _, detection in found]).astype(np.float32)  # (M, 21, 2)
     model = estimator.hands[side]
     if refine:
-        pose = _refined(pose, chosen_betas, model_uncertainty, [detection for _, _, detection in found], model,
-                        estimator.model.config.sampling.typical_error)
+        pose, model_uncertainty = _refined(pose, chosen_betas, model_uncertainty,
+                                           [detection for _, _, detection in found], model,
+                                           estimator.model.config.sampling.typical_error)
     score = np.array([detection.score for _, _, detection in found], np.float32)              # (M,)
     confidence = np.repeat(score[:, None], 21, 1)
     with torch.no_grad():
@@ -476,23 +477,26 @@ def _hand_result(hand: SettledHand, estimates: _Estimates, frames: np.ndarray, e
 
 
 def _refined(pose: np.ndarray, betas: np.ndarray, uncertainty: np.ndarray, detections: list, model,
-             typical_error: list | None) -> np.ndarray:
+             typical_error: list | None) -> tuple[np.ndarray, np.ndarray]:
     """``pose`` (M, 16, 3) fitted to MediaPipe's landmarks (backend.refine) within MaskHand's uncertainty
     (M, 16) degrees, or the checkpoint's ``typical_error`` where none was measured (K=1; without one such
-    poses stay as they are). Detections without depth and world landmarks (not MediaPipe's) stay too."""
+    poses stay as they are), and the refined poses' uncertainty (backend.refine's posterior). Detections without
+    depth and world landmarks (not MediaPipe's) stay as they are, with their uncertainty."""
     unmeasured = ~uncertainty.any(1)
+    prior = uncertainty
     if typical_error is not None:
-        uncertainty = np.where(unmeasured[:, None], np.asarray(typical_error, np.float32), uncertainty)
+        prior = np.where(unmeasured[:, None], np.asarray(typical_error, np.float32), uncertainty)
     rows = [m for m, detection in enumerate(detections) if detection.depth is not None
             and detection.world is not None and (typical_error is not None or not unmeasured[m])]
     if not rows:
-        return pose
-    pose = pose.copy()
-    pose[rows] = refine_poses(model, pose[rows], betas[rows], uncertainty[rows],
-                              np.stack([detections[m].keypoints for m in rows]),
-                              np.stack([detections[m].depth for m in rows]),
-                              np.stack([detections[m].world for m in rows]))
-    return pose
+        return pose, uncertainty
+    refined = refine_poses(model, pose[rows], betas[rows], prior[rows], np.stack([detections[m].keypoints for m in rows]),
+                           np.stack([detections[m].depth for m in rows]), np.stack([detections[m].world for m in rows]))
+    pose, uncertainty = pose.copy(), uncertainty.copy()
+    pose[rows] = refined.pose
+    # Where MaskHand measured nothing (K=1) the posterior would only restate the typical error: still none.
+    uncertainty[rows] = np.where(unmeasured[rows, None], uncertainty[rows], refined.uncertainty)
+    return pose, uncertainty
 
 
 def _estimate_chunk(chunk: list, estimator: PoseEstimator, estimates: _Estimates, request: CaptureRequest) -> None:

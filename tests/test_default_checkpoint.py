@@ -73,7 +73,9 @@ def test_trained_sampling_gives_distinct_confident_hypotheses(model, cues):
     diameter = geodesic_angle(hypotheses[:, :, None], hypotheses[:, None]).amax((1, 2))
     assert torch.all(to_answer <= diameter + 1e-4)
     between = torch.rad2deg(geodesic_angle(hypotheses, answer[:, None])).square().mean(1).sqrt()
-    assert between[:, 1:].mean() > 1.0  # degrees: the hypotheses really spread
+    # Degrees: the hypotheses really spread (about 1 degree on the model that reads 3D cues, which pin the pose
+    # more tightly than u, v alone; an untrained model's differ by hundredths).
+    assert between[:, 1:].mean() > 0.5
     # The spread adds the cue-only code distributions carried through the decoder to the hypotheses' spread:
     # on trained weights that part is the larger by far.
     assert result.spread[:, 1:].mean() > 2 * between[:, 1:].mean()

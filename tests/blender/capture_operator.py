@@ -130,9 +130,9 @@ frames, found = curves.grid()
 _, uncertainty = curves.uncertainty_at(frames, found)
 cleanup = bpy.context.scene.maskhand_cleanup
 cleanup.threshold = float(np.median(uncertainty.max(1)[found]))
-# The worst span with a hand, as an animator would fix first. (Not the clip's first frames: MediaPipe labels
-# the hand left in both, and a re-sample of those two frames alone has nothing to outvote that; a known gap.)
-later = [i for i, item in enumerate(cleanup.spans) if item.worst >= 0 and item.frame_start > 3]
+# The worst span with a hand, as an animator would fix first. (Not one of the clip's first frames alone: MediaPipe
+# labels the hand left in both, and a re-sample of those two frames alone has nothing to outvote that; a known gap.)
+later = [i for i, item in enumerate(cleanup.spans) if item.worst >= 0 and item.frame_end > 3]
 assert later, f"no unsure span with a hand after frame 3: {[(s.frame_start, s.frame_end) for s in cleanup.spans]}"
 cleanup.active_span = max(later, key=lambda i: cleanup.spans[i].worst)
 span = cleanup.spans[cleanup.active_span]
