@@ -24,7 +24,7 @@ import torch
 
 from .context.pose_cues import crop_cues
 from .detect.handedness import SettledHand, settle_tracks
-from .detect.mediapipe_hands import MediaPipeHands
+from .detect.hands import HandDetector
 from .detect.tracker import HandTracker
 from .evidence import evidence_uncertainty, residual_angles_deg
 from .hand_model import ManoModelError, load_hand_model, mirror_pose
@@ -208,8 +208,8 @@ def available_cores() -> int:
 
 
 def network_threads() -> int:
-    """CPU threads for the network: all cores but one, which MediaPipe's detection (about one core,
-    measured) uses at the same time in the main thread. Sharing every core between both made each
+    """CPU threads for each of the two networks at work at once: all cores but one. Detection (ONNX Runtime,
+    the main thread) and MaskHand (the worker) run side by side; sharing every core between both made each
     wait on the other (bench/bench_pipeline.py)."""
     return max(1, available_cores() - 1)
 
@@ -278,14 +278,16 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
     tracker = HandTracker()
     decoded, chunk, ends = 0, [], chunk_ends()
     chunk_end = next(ends)
-    # Detection (MediaPipe, this thread) and estimation (torch or ONNX Runtime, a worker thread) overlap:
+    # Detection (MediaPipe's networks in ONNX Runtime, this thread) and estimation (torch or ONNX Runtime, a
+    # worker thread) overlap; both release the GIL while their networks run:
     # while the network works on one chunk, the next chunk's frames are decoded and detected.
     with torch_threads(network_threads()), \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="estimate") as worker:
-        # The model loads in the worker while MediaPipe starts here (ONNX Runtime's sessions take ~0.1 s);
+        # The model loads in the worker while the detector starts here (ONNX Runtime's sessions take ~0.1 s);
         # a bad checkpoint is reported when the first chunk needs it.
         loading = worker.submit(PoseEstimator, request, device, warn)
-        with MediaPipeHands(max_hands=request.max_hands, video=not footage.is_image) as detector:
+        with HandDetector(max_hands=request.max_hands, video=not footage.is_image, device=device,
+                          threads=network_threads()) as detector:
             in_flight = None
             for index, frame in footage.frames(start, request.frame_end, request.mirrored):
                 detections = detector.detect(frame)

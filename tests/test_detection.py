@@ -1,4 +1,4 @@
-"""Finding hands: real MediaPipe on real photographs, the tiled recall pass, only hands, sides by track."""
+"""Finding hands: MediaPipe's networks (ONNX Runtime) on real photographs, the tiled recall pass, only hands, sides by track."""
 import tempfile
 from pathlib import Path
 
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from backend.detect.handedness import settle_tracks
-from backend.detect.mediapipe_hands import HandDetection, MediaPipeHands, merge_detections
+from backend.detect.detection import HandDetection, merge_detections
+from backend.detect.hands import HandDetector
 from backend.detect.tracker import HandTracker
 from backend.pipeline import run_capture
 from backend.protocol import CaptureRequest
@@ -16,7 +17,7 @@ from tests.photo_labels import PHOTO_HANDS, labelled_hand
 
 
 def detect(path, extra_passes):
-    with MediaPipeHands(max_hands=4, video=False, extra_passes=extra_passes) as detector:
+    with HandDetector(max_hands=4, video=False, extra_passes=extra_passes) as detector:
         return detector.detect(cv2.imread(str(path)))
 
 
@@ -38,7 +39,7 @@ def test_the_tiled_pass_finds_hands_plain_mediapipe_misses(shared_data):
 
 def test_no_false_hands_on_an_empty_frame():
     frame = np.dstack([np.linspace(0, 255, 320, dtype=np.uint8)[None].repeat(240, 0)] * 3)
-    with MediaPipeHands(max_hands=2, video=False) as detector:
+    with HandDetector(max_hands=2, video=False) as detector:
         assert detector.detect(frame) == []
 
 

@@ -4,7 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from backend.detect.mediapipe_hands import PRESENCE_THRESHOLD
+from backend.detect.detection import PRESENCE_THRESHOLD
+from backend.detect.hands import HandDetector
 from backend.detect.plausibility import MAX_BEND_DEG, implausibility
 from backend.evidence import RESIDUAL_TOLERANCE_DEG, evidence_uncertainty, residual_angles_deg
 from backend.metrics import bend_angles_deg
@@ -52,27 +53,11 @@ def test_a_finger_bent_back_on_itself_a_stretched_bone_or_disagreeing_heads_are_
 
 
 def mediapipe_fits(photo, presence):
-    """MediaPipe's raw fits (image points in the photo's pixels, world landmarks) on a photo and its tiles,
-    gated at ``presence``."""
-    import mediapipe as mp
-
-    rgb = cv2.cvtColor(cv2.imread(str(photo)), cv2.COLOR_BGR2RGB)
-    height, width = rgb.shape[:2]
-    fits = []
-    with mp.solutions.hands.Hands(static_image_mode=True, max_num_hands=4, min_detection_confidence=0.3,
-                                  min_tracking_confidence=presence) as graph:
-        for grid in (1, 2, 3):
-            tile_h, tile_w = (height, width) if grid == 1 else (int(height / grid * 1.5), int(width / grid * 1.5))
-            for row in range(grid):
-                for column in range(grid):
-                    y0 = 0 if grid == 1 else round(row * (height - tile_h) / (grid - 1))
-                    x0 = 0 if grid == 1 else round(column * (width - tile_w) / (grid - 1))
-                    result = graph.process(np.ascontiguousarray(rgb[y0:y0 + tile_h, x0:x0 + tile_w]))
-                    for image, world in zip(result.multi_hand_landmarks or [], result.multi_hand_world_landmarks or []):
-                        fits.append((np.array([[p.x * tile_w + x0, p.y * tile_h + y0, p.z * tile_w]
-                                               for p in image.landmark]),
-                                     np.array([[p.x, p.y, p.z] for p in world.landmark])))
-    return fits
+    """The landmark network's raw fits (image points (21, 3) in the photo's pixels, world landmarks) on a photo
+    and its tiles, gated at ``presence``."""
+    with HandDetector(max_hands=4, video=False) as detector:
+        return [(np.concatenate([d.keypoints, d.depth[:, None]], 1), d.world)
+                for d in detector.candidates(cv2.imread(str(photo)), presence)]
 
 
 @pytest.mark.slow

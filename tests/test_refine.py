@@ -109,7 +109,7 @@ def test_the_capture_moves_towards_mediapipe_s_world_landmarks_unless_asked_not_
 them: the right hand here goes from 7.8 to 7.5 mm)."""
     import cv2
 
-    from backend.detect.mediapipe_hands import MediaPipeHands
+    from backend.detect.hands import HandDetector
     from backend.pipeline import run_capture
     from backend.protocol import CaptureRequest
     from backend.result import read_result
@@ -119,7 +119,7 @@ them: the right hand here goes from 7.8 to 7.5 mm)."""
     for refine in (True, False):
         run_capture(CaptureRequest(job="r", video=str(photo), output=str(tmp_path / f"{refine}.npz"), refine=refine))
         results[refine] = read_result(tmp_path / f"{refine}.npz")
-    with MediaPipeHands(max_hands=2, video=False) as detector:
+    with HandDetector(max_hands=2, video=False) as detector:
         detections = detector.detect(cv2.imread(str(photo)))
     names = results[True]["header"]["tracks"].tolist()
     assert names == results[False]["header"]["tracks"].tolist() and len(names) == 2

@@ -30,12 +30,12 @@ CLIPS = (("key", "plain", "open,claw,pinch,fist,open"), ("soft", "textured", "op
 
 def readings(clip: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """MediaPipe's image landmarks (x, y, depth) and world landmarks, and the truth, on the frames it found."""
-    from backend.detect.mediapipe_hands import MediaPipeHands
+    from backend.detect.hands import HandDetector
     from backend.pipeline import open_footage
 
     truth = np.load(clip.with_suffix(".truth.npz"))["keypoints3d"]
     image, world, found = [], [], []
-    with MediaPipeHands(max_hands=1, video=True) as detector:
+    with HandDetector(max_hands=1, video=True) as detector:
         for index, frame in open_footage(clip).frames(0, None):
             for detection in detector.detect(frame):
                 image.append(np.concatenate([detection.keypoints, detection.depth[:, None]], 1))

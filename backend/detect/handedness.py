@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..frame_runs import true_runs
-from .mediapipe_hands import box_area, share_inside
+from .detection import box_area, share_inside
 from .tracker import Track
 
 BLIP_FRAMES = 2  # a nested detection seen for at most this many frames is a blip

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .mediapipe_hands import HandDetection
+from .detection import HandDetection
 
 MAX_JUMP = 2.5        # hand sizes a hand's centre may move from where its track expects it
 LOST_AFTER = 10       # frames without a detection before a track ends
