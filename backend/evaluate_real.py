@@ -10,7 +10,8 @@ into a lossless video, which the capture reads as any footage.
 Methods, each over the frames it found:
 * MaskHand through the whole pipeline, with the capture's defaults (K=8, T=5, temporal mode,
   refined: backend.refine), with the speed setting (K=1), and with the defaults unrefined;
-* MediaPipe 0.10.21's own world landmarks (video mode), what MediaPipe-driven add-ons key;
+* MediaPipe 0.10.21's own world landmarks (its networks and tracking, video mode; read by our
+  detector), what MediaPipe-driven add-ons key;
 * the built-in hand fitted to those landmarks (``backend.mediapipe_fit``).
 
 Figures: PA-MPJPE (mm), flexion error (degrees; ``backend.metrics.flexion_error_deg``) overall
@@ -68,16 +69,17 @@ def write_footage(images: list, path: Path) -> Path:
 
 
 def mediapipe_world_landmarks(video: Path) -> tuple[np.ndarray, np.ndarray]:
-    """MediaPipe's world landmarks (N, 21, 3) per frame (video mode, one hand), and where it found one (N,)."""
-    import mediapipe as mp
+    """MediaPipe's world landmarks (N, 21, 3) per frame (video mode, one hand), and where it found one (N,).
+    Read by our detector, which runs MediaPipe 0.10.21's networks and tracking (tests/test_hand_detector.py:
+    world landmarks within 2 mm of mediapipe's own), without the recall tiles MediaPipe does not have."""
+    from .detect.hands import HandDetector
 
     capture, landmarks, found = cv2.VideoCapture(str(video)), [], []
-    with mp.solutions.hands.Hands(static_image_mode=False, max_num_hands=1, model_complexity=1) as hands:
+    with HandDetector(max_hands=1, video=True, extra_passes=False) as detector:
         while (frame := capture.read()[1]) is not None:
-            result = hands.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-            world = result.multi_hand_world_landmarks
-            found.append(bool(world))
-            landmarks.append(np.array([[p.x, p.y, p.z] for p in world[0].landmark]) if world else np.zeros((21, 3)))
+            hands = detector.detect(frame)
+            found.append(bool(hands))
+            landmarks.append(hands[0].world if hands else np.zeros((21, 3)))
     capture.release()
     return np.stack(landmarks), np.array(found)
 

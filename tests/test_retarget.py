@@ -126,4 +126,9 @@ def test_bundled_hand_data_is_what_the_backend_generates():
         fresh = hand_data_arrays()
         assert sorted(bundled.files) == sorted(fresh)
         for name, array in fresh.items():
-            assert np.array_equal(bundled[name], array), f"{OUT.name}: {name} is stale; run tools/export_hand_data.py"
+            # Equal but for float rounding (numpy 2 on Python 3.13 sums the centred rest points in another order).
+            assert bundled[name].dtype == array.dtype and bundled[name].shape == array.shape, name
+            same = (np.allclose(bundled[name], array, rtol=0, atol=1e-6) if array.dtype.kind == "f"
+                    else np.array_equal(bundled[name], array))
+            assert same, \
+                f"{OUT.name}: {name} is stale; run tools/export_hand_data.py"
