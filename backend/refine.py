@@ -43,6 +43,11 @@ from .metrics import procrustes_align
 # (tools/measure_landmark_noise.py). The image landmarks' depth is the least sure of their axes.
 IMAGE_SIGMA = (0.103, 0.197, 0.245)
 WORLD_SIGMA = (0.148, 0.186, 0.313)
+# MaskHand's calibrated uncertainty, times this, is the prior's per-axis deviation. It stays 1: on renders of the
+# built-in hand (tools/calibrate_refinement.py) a tighter prior wins (0.5: 9.5 mm / 15.3 deg against 10.2 / 15.5 at 1),
+# but renders are the network's own domain, so a factor tuned there trusts it most where footage needs it least
+# (measured, not chosen, on the real frames: 0.5 gives 8.6 mm / 11.2 deg against 7.8 / 10.3 at 1).
+PRIOR_SCALE = 1.0
 ITERATIONS = 4        # Levenberg-Marquardt steps from MaskHand's pose (see _refine_batch)
 BATCH_FRAMES = 256    # frames solved together: bounds the Jacobians' memory (256 x 171 x 49 floats) on long clips
 
@@ -100,7 +105,7 @@ def _refine_batch(hand, pose, betas, prior_deg, image, world) -> tuple[np.ndarra
     keypoints_of = hand.keypoints_at_shape(tensor(betas))
     readings = torch.cat([tensor(image), tensor(world)], 1)                                    # (M, 42, 3)
     reading_weight = torch.cat([1 / tensor(IMAGE_SIGMA).expand(21, 3), 1 / tensor(WORLD_SIGMA).expand(21, 3)])
-    prior_sigma = torch.deg2rad(tensor(prior_deg)).clamp_min(1e-3)[:, 1:, None]              # (M, 15, 1) radians
+    prior_sigma = torch.deg2rad(tensor(prior_deg) * PRIOR_SCALE).clamp_min(1e-3)[:, 1:, None]  # (M, 15, 1) radians
 
     def centred_keypoints(current):
         keypoints = keypoints_of(current)                                                      # (M, 21, 3)
