@@ -71,11 +71,13 @@ def write_footage(images: list, path: Path) -> Path:
 def mediapipe_world_landmarks(video: Path) -> tuple[np.ndarray, np.ndarray]:
     """MediaPipe's world landmarks (N, 21, 3) per frame (video mode, one hand), and where it found one (N,).
     Read by our detector, which runs MediaPipe 0.10.21's networks and tracking (tests/test_hand_detector.py:
-    world landmarks within 2 mm of mediapipe's own), without the recall tiles MediaPipe does not have."""
+    world landmarks within 2 mm of mediapipe's own) with mediapipe's default detection confidence (0.5) and
+    without the recall tiles; what it adds on top (the plausibility check, one fit per hand, holding only
+    the hands it gives out) finds the hand in all 300 frames here, as mediapipe's own graph did."""
     from .detect.hands import HandDetector
 
     capture, landmarks, found = cv2.VideoCapture(str(video)), [], []
-    with HandDetector(max_hands=1, video=True, extra_passes=False) as detector:
+    with HandDetector(max_hands=1, video=True, min_confidence=0.5, extra_passes=False) as detector:
         while (frame := capture.read()[1]) is not None:
             hands = detector.detect(frame)
             found.append(bool(hands))

@@ -4,15 +4,18 @@ Units check the graph logic on numbers worked by hand; parity tests hold it to m
 legacy solution (the old path, kept only as this oracle where mediapipe can still be installed) on
 the shared photos and on a real clip.
 """
+import hashlib
 import importlib.util
+import json
 
 import cv2
 import numpy as np
 import pytest
 
 from backend.detect import rects
-from backend.detect.hands import HandDetector, tile_windows
-from backend.detect.networks import HandNetworks
+from backend.detect.detection import tile_windows
+from backend.detect.hands import HELD, PALM, TILE, HandDetector, _associate
+from backend.detect.networks import MODELS, HandNetworks
 from backend.detect.palm import anchor_centres, decode, weighted_nms
 
 needs_mediapipe = pytest.mark.skipif(importlib.util.find_spec("mediapipe") is None,
@@ -58,9 +61,11 @@ def test_a_crop_and_its_projection_back_are_inverse_and_upright():
     rect = np.array([300.0, 200.0, 160.0, 160.0, np.pi / 2])     # turned a quarter: the image's +x is the crop's up
     crop = rects.crop(image, rect, 224)
     v, u = np.argwhere(crop[..., 0] > 128).mean(0)
+    # Worked by hand: the dot is (+40, -40) px from the centre; the crop's up is the image's +x and its right
+    # the image's +y, at 224/160 tensor pixels a pixel: up 56 and left 56 of the crop's centre.
+    np.testing.assert_allclose((u, v), (112 - 56, 112 - 56), atol=1.0)
     back = rects.to_image(np.array([[[u, v]]]), rect[None], 224)[0, 0]
     np.testing.assert_allclose(back, [340, 160], atol=0.5)
-    assert v < 112  # the dot lies toward +x of the centre: up in the crop
 
 
 def test_the_tracking_rect_is_turned_to_the_hand_and_bounds_it():
@@ -70,11 +75,39 @@ def test_the_tracking_rect_is_turned_to_the_hand_and_bounds_it():
     for finger, x in enumerate((-30, -15, 0, 15, 30)):
         hand[1 + 4 * finger:5 + 4 * finger] = [[x, 20 - 20 * k] for k in range(4)]
     centre = np.array([320.0, 240.0])
+    # The tracking landmarks (wrist, thumb, and the two joints nearest the palm of each finger) span x -30..30,
+    # y -20..60 about the centre: a 60 x 80 box centred at (320, 260); squared to its long side and doubled
+    # (160), shifted a tenth of its height (8 px) toward the fingers (-y).
     upright = rects.from_landmarks((hand + centre)[None])[0]
-    assert upright[4] == pytest.approx(0, abs=1e-6)
+    np.testing.assert_allclose(upright, [320, 252, 160, 160, 0], atol=1e-6)
     turned = rects.from_landmarks((hand[:, ::-1] * [-1, 1] + centre)[None])[0]   # (x, y) -> (-y, x)
-    assert turned[4] == pytest.approx(np.pi / 2, abs=1e-6)
-    assert upright[2] == upright[3] == pytest.approx(turned[2])   # square, as large either way
+    np.testing.assert_allclose(turned, [308, 240, 160, 160, np.pi / 2], atol=1e-6)   # fingers toward +x now
+
+
+def test_a_palm_gives_mediapipes_hand_crop():
+    # A 40 px palm box centred at (100, 200), wrist below the middle finger's knuckle: an upright hand.
+    keypoints = np.zeros((1, 7, 2))
+    keypoints[0, 0], keypoints[0, 2] = [100, 215], [100, 185]
+    rect = rects.from_palms(np.array([[80.0, 180, 120, 220]]), keypoints)[0]
+    # x2.6 (104 px), shifted half the box's height (20 px) toward the fingers.
+    np.testing.assert_allclose(rect, [100, 180, 104, 104, 0], atol=1e-6)
+    keypoints[0, 2] = [130, 215]   # knuckle to the right of the wrist: fingers toward +x, shift too
+    rect = rects.from_palms(np.array([[80.0, 180, 120, 220]]), keypoints)[0]
+    np.testing.assert_allclose(rect, [120, 200, 104, 104, np.pi / 2], atol=1e-6)
+
+
+def test_association_lets_a_held_hand_win_keeps_mediapipes_later_palm_and_keeps_tiles_apart():
+    held = np.array([100.0, 100, 80, 80, 0])
+    near = held + [5, 0, 0, 0, 0]
+    far = held + [300, 0, 0, 0, 0]
+    kept = _associate([(near, PALM, None), (held, HELD, None), (far, PALM, None)])
+    assert [source for _, source, _ in kept] == [PALM, HELD] and kept[0][0] is far
+    # Two overlapping palms, best first as NMS gives them: MediaPipe keeps the later, weaker one.
+    best, weaker = held, held + [10, 0, 0, 0, 0.5]
+    assert [r is weaker for r, _, _ in _associate([(best, PALM, None), (weaker, PALM, None)])] == [True]
+    # A tile is a view of its own: its palm stays beside the frame's overlapping one, and two tiles' stay too.
+    kept = _associate([(best, PALM, None), (held, TILE, (0, 0, 10, 10)), (held, TILE + 1, (0, 0, 10, 10))])
+    assert len(kept) == 3
 
 
 def test_tiles_cover_the_frame_with_overlap():
@@ -101,8 +134,15 @@ def test_many_photos_in_one_batch_give_what_each_gives_alone(shared_data):
             np.testing.assert_allclose(a.keypoints, b.keypoints, atol=1e-3)
 
 
-def _same_hand(hand, candidates):
-    return min(candidates, key=lambda other: np.abs(other.keypoints - hand.keypoints).mean())
+def _pairs(expected, found):
+    """One-to-one pairs (ours, theirs) of two equally long lists of one frame's hands, nearest keypoints first."""
+    gaps = np.array([[np.abs(ours.keypoints - theirs.keypoints).mean() for theirs in expected] for ours in found])
+    pairs = []
+    while gaps.size and np.isfinite(gaps).any():
+        i, j = np.unravel_index(np.argmin(gaps), gaps.shape)
+        pairs.append((found[i], expected[j]))
+        gaps[i, :], gaps[:, j] = np.inf, np.inf
+    return pairs
 
 
 def _keypoint_gap(a, b) -> float:
@@ -123,8 +163,7 @@ def test_the_photos_give_mediapipes_hands(shared_data, max_hands):
             with HandDetector(max_hands=max_hands, video=False, extra_passes=extra_passes) as detector:
                 found = detector.detect(frame)
             assert len(found) == len(expected), (photo.name, extra_passes)
-            for hand in expected:
-                ours = _same_hand(hand, found)
+            for ours, hand in _pairs(expected, found):
                 assert ours.side == hand.side
                 assert _keypoint_gap(ours, hand) < 0.01, photo.name
                 assert np.linalg.norm(ours.world - hand.world, axis=1).max() < 0.002, photo.name
@@ -153,8 +192,7 @@ def test_a_real_clip_is_tracked_as_mediapipe_tracks_it(shared_data, tmp_path):
         with HandDetector(max_hands=2, video=video, extra_passes=video) as detector:
             found = [detector.detect(frame) for frame in frames[::1 if video else 10]]
         assert [len(hands) for hands in found] == [len(hands) for hands in expected]
-        pairs = [(_same_hand(hand, ours), hand) for hand, ours in
-                 ((hand, ours) for mine, theirs in zip(found, expected) for hand in theirs for ours in [mine])]
+        pairs = [pair for mine, theirs in zip(found, expected) for pair in _pairs(theirs, mine)]
         assert all(ours.side == hand.side for ours, hand in pairs)
         gaps = np.array([_keypoint_gap(ours, hand) for ours, hand in pairs])
         world = np.array([np.linalg.norm(ours.world - hand.world, axis=1).max() for ours, hand in pairs])
@@ -163,3 +201,12 @@ def test_a_real_clip_is_tracked_as_mediapipe_tracks_it(shared_data, tmp_path):
     assert gaps.max() < 0.01 and world.max() < 0.002
     gaps, world = results[True]
     assert np.median(gaps) < 0.005 and (gaps < 0.01).mean() > 0.8 and np.median(world) < 0.002
+
+
+def test_the_committed_graphs_are_the_converted_ones():
+    """The ONNX files are the ones tools/convert_mediapipe_models.py wrote (not a stale copy or an LFS pointer)."""
+    provenance = json.loads((MODELS / "provenance.json").read_text())
+    assert set(provenance["graphs"]) == {"palm_detection_full.onnx", "hand_landmark_full.onnx"}
+    for name, entry in provenance["graphs"].items():
+        assert hashlib.sha256((MODELS / name).read_bytes()).hexdigest() == entry["onnx_sha256"], name
+    assert "Apache License" in (MODELS / "LICENSE").read_text()

@@ -4,7 +4,7 @@
     python3.11 tools/bootstrap.py --backend-only --venv PATH   # the backend's own environment
     python3.13 tools/bootstrap.py --venv .venv313              # backend + test tools on Python 3.13 (no bpy)
 
-The backend runs on Python 3.11 to 3.13. The dev environment's extras: bpy 5.0.1 (Python 3.11
+The backend runs on Python 3.11 and 3.13 (Blender's own Pythons). The dev environment's extras: bpy 5.0.1 (Python 3.11
 only) and mediapipe 0.10.21, the hand detector's test oracle (Python 3.12 at most), are skipped
 by their markers elsewhere, and the tests that need them skip.
 
@@ -29,7 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ROOT / "requirements"
 STAMP_NAME = ".maskhand-requirements.sha256"
-SUPPORTED_PYTHONS = ((3, 11), (3, 12), (3, 13))  # the backend's pinned wheels exist for these
+# Blender's Pythons: 3.11 (4.5 LTS, 5.0) and 3.13 (5.1 and later); the pinned wheels exist for both.
+SUPPORTED_PYTHONS = ((3, 11), (3, 13))
 
 
 def has_nvidia_gpu() -> bool:
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if sys.version_info[:2] not in SUPPORTED_PYTHONS:
-        print(f"bootstrap: Python 3.11 to 3.13 is required (the pinned wheels exist for those); this is "
+        print(f"bootstrap: Python 3.11 or 3.13 is required (Blender's Pythons; the pins are for those); this is "
               f"{sys.version.split()[0]} at {sys.executable}. Run it as: python3.11 tools/bootstrap.py", file=sys.stderr)
         return 2
 

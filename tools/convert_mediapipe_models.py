@@ -1,7 +1,8 @@
 """Convert MediaPipe's palm detector and hand landmarker (full) from .tflite to the ONNX graphs the backend runs.
 
     python3.11 -m venv /tmp/convert && /tmp/convert/bin/pip install -r requirements/convert.txt
-    /tmp/convert/bin/python tools/convert_mediapipe_models.py
+    /tmp/convert/bin/pip download --no-deps mediapipe==0.10.21 -d /tmp/convert/wheel
+    /tmp/convert/bin/python tools/convert_mediapipe_models.py --wheel /tmp/convert/wheel/mediapipe-0.10.21-*.whl
 
 The .tflite files come from the mediapipe 0.10.21 wheel (``mediapipe/modules/``; Apache-2.0): the
 installed package's, or a wheel given with ``--wheel``. tf2onnx converts them (its TFLite path);

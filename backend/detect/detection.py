@@ -88,3 +88,19 @@ def merge_detections(detections: list[HandDetection], limit: int) -> list[HandDe
         if all(box_iou(candidate.box, other.box) < SAME_HAND_IOU for other in kept):
             kept.append(candidate)
     return kept[:limit]
+
+
+def tile_windows(width: int, height: int) -> list[tuple]:
+    """The recall pass's overlapping tiles of a width x height frame (2x2 and 3x3, each ``TILE_OVERLAP`` x a grid
+    cell), (x0, y0, x1, y1); none where the frame is too small to tile."""
+    windows = []
+    for grid in TILE_GRIDS:
+        tile_h, tile_w = min(height, int(height / grid * TILE_OVERLAP)), min(width, int(width / grid * TILE_OVERLAP))
+        if tile_h < 1 or tile_w < 1:
+            continue
+        for row in range(grid):
+            for column in range(grid):
+                y0 = round(row * (height - tile_h) / (grid - 1))
+                x0 = round(column * (width - tile_w) / (grid - 1))
+                windows.append((x0, y0, x0 + tile_w, y0 + tile_h))
+    return windows

@@ -2,21 +2,22 @@
 
 Per frame, as mediapipe 0.10.21's legacy ``solutions.hands`` (``hand_landmark_tracking_cpu``):
 
-1. **Where to look.** In video, each hand the landmark network held in the previous frame gives
-   this frame's crop (``rects.from_landmarks``). The palm detector runs only while fewer hands are
-   held than asked for; its palms give crops too (``rects.from_palms``), except where a held
-   hand's crop already overlaps them (IoU above ``ASSOCIATION_IOU``: the held one wins). Unlike
-   MediaPipe, only the hands given out (step 3) are held.
+1. **Where to look.** In video, each hand held from the previous frame gives this frame's crop
+   (``rects.from_landmarks``). The palm detector runs only while fewer hands are held than asked
+   for; its palms give crops too (``rects.from_palms``), except where a held hand's crop already
+   overlaps them (``_associate``: IoU above ``ASSOCIATION_IOU``, the held one wins).
 2. **Landmarks.** Every crop of the frame goes through the landmark network in one batch; a crop
-   whose hand-presence score is under ``PRESENCE_THRESHOLD`` holds no hand (and is not held on).
+   whose hand-presence score is under ``PRESENCE_THRESHOLD`` holds no hand.
+3. **Only hands, one each** (``detection``): MediaPipe's label is mirrored (its "Left" is the
+   subject's right); keypoints that are not a hand's are dropped (``plausibility``); overlapping
+   fits of one hand are merged. Unlike MediaPipe, only the hands given out here are held for the
+   next frame (``_detect_tracked`` says why).
+4. **Recall.** When fewer hands than asked for are found, the palm detector also reads
+   overlapping tiles (2x2 and 3x3, each 1.5x a grid cell; in video at most every
+   ``recall_interval`` frames), each as an image of its own as the legacy second pass did; a
+   hand found only there must be labelled with at least ``TILE_MIN_SCORE``.
 
-3. Added on top, as before (``detection``): MediaPipe's label is mirrored (its "Left" is the
-subject's right); keypoints that are not a hand's are dropped (``plausibility``); and for recall,
-when fewer hands than asked for are held or found on the whole frame, the palm detector also
-reads overlapping tiles (2x2 and 3x3, each 1.5x a grid cell; at most every ``recall_interval``
-frames in video) in the same batch as the frame, their crops are cut from the whole frame, and a
-hand found only there must be labelled with at least ``TILE_MIN_SCORE``. Photos
-(``video=False``) are read without tracking, and ``detect_many`` batches many of them.
+Photos (``video=False``) are read without tracking; ``detect_many`` batches each pass over many.
 """
 from __future__ import annotations
 
@@ -24,8 +25,7 @@ import cv2
 import numpy as np
 
 from . import rects as rect_math
-from .detection import (PRESENCE_THRESHOLD, TILE_GRIDS, TILE_MIN_SCORE, TILE_OVERLAP, HandDetection,
-                        merge_detections)
+from .detection import PRESENCE_THRESHOLD, TILE_MIN_SCORE, HandDetection, merge_detections, tile_windows
 from .networks import LANDMARK_SIZE, HandNetworks
 from .palm import INPUT_SIZE as PALM_SIZE, decode
 
@@ -55,6 +55,7 @@ class HandDetector:
 
     def close(self) -> None:
         self._held = np.zeros((0, 5))
+        self._frames_since_recall = self.recall_interval
 
     def detect(self, frame_bgr: np.ndarray) -> list[HandDetection]:
         return self._detect_tracked(frame_bgr) if self.video else self.detect_many([frame_bgr])[0]
@@ -183,16 +184,3 @@ def _associate(crops: list) -> list:
 def _view(source: int) -> int:
     """The view a crop's palm was found in: 0 for the whole frame (held hands too), TILE + k for tile k."""
     return 0 if source < TILE else source
-
-
-def tile_windows(width: int, height: int) -> list[tuple]:
-    """The recall pass's overlapping tiles (2x2 and 3x3, each ``TILE_OVERLAP`` x a grid cell), (x0, y0, x1, y1)."""
-    windows = []
-    for grid in TILE_GRIDS:
-        tile_h, tile_w = min(height, int(height / grid * TILE_OVERLAP)), min(width, int(width / grid * TILE_OVERLAP))
-        for row in range(grid):
-            for column in range(grid):
-                y0 = round(row * (height - tile_h) / (grid - 1))
-                x0 = round(column * (width - tile_w) / (grid - 1))
-                windows.append((x0, y0, x0 + tile_w, y0 + tile_h))
-    return windows

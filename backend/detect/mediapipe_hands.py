@@ -1,28 +1,15 @@
-"""Hand boxes, handedness and 21 keypoints per frame from MediaPipe's legacy hand solution.
-
-The models ship inside the mediapipe 0.10.21 wheel and run offline on the CPU. Two things
-are added on top:
-
-* **Handedness for ordinary footage.** MediaPipe labels hands as if the image were a mirrored
-  selfie, so "Left" is the subject's right hand: labels are swapped. (Mirrored footage is
-  un-mirrored by the pipeline before it gets here.)
-* **Only hands.** Every detection, from either pass, has passed MediaPipe's hand-presence score
-  (the landmark network's own "is this a hand" output, gated at ``PRESENCE_THRESHOLD``; the
-  legacy solution exposes the gate, not the score) and the plausibility check of its 21
-  keypoints (``plausibility.implausibility``).
-* **Recall.** The palm detector looks at the whole frame at 192x192 and misses hands that
-  are small in it. When a frame yields fewer hands than asked for, a second pass runs the
-  detector on overlapping tiles (2x2 and 3x3, each 1.5x a grid cell), maps what it finds back
-  and merges it with non-maximum suppression. Tile-only hands must score higher, to keep
-  false hands out. In video the extra pass runs at most every ``recall_interval`` frames.
+"""The legacy path, kept only as the test oracle of ``hands.HandDetector``: mediapipe 0.10.21's
+``solutions.hands`` (its hand-tracking graph in MediaPipe's own runtime), with what the product adds
+on top done the same way (mirrored labels swapped, plausibility, merging, the tiled recall pass,
+each tile read as an image of its own). It needs mediapipe, which the backend's environment no
+longer has (Python 3.12 at most; the dev environment keeps it): nothing the capture runs imports it.
 """
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
-from .detection import (PRESENCE_THRESHOLD, SAME_HAND_IOU, TILE_GRIDS, TILE_MIN_SCORE, TILE_OVERLAP,  # noqa: F401
-                        HandDetection, merge_detections)
+from .detection import PRESENCE_THRESHOLD, TILE_MIN_SCORE, HandDetection, merge_detections, tile_windows
 
 
 class MediaPipeHands:
@@ -69,16 +56,9 @@ class MediaPipeHands:
         return found
 
     def _tile_pass(self, rgb: np.ndarray) -> list[HandDetection]:
-        height, width = rgb.shape[:2]
         found = []
-        for grid in TILE_GRIDS:
-            tile_h, tile_w = min(height, int(height / grid * TILE_OVERLAP)), min(width, int(width / grid * TILE_OVERLAP))
-            for row in range(grid):
-                for column in range(grid):
-                    y0 = round(row * (height - tile_h) / (grid - 1))
-                    x0 = round(column * (width - tile_w) / (grid - 1))
-                    tile = np.ascontiguousarray(rgb[y0:y0 + tile_h, x0:x0 + tile_w])
-                    found += self._run(self._tiles, tile, (x0, y0))
+        for x0, y0, x1, y1 in tile_windows(rgb.shape[1], rgb.shape[0]):
+            found += self._run(self._tiles, np.ascontiguousarray(rgb[y0:y1, x0:x1]), (x0, y0))
         return merge_detections(found, len(found))
 
     def _run(self, graph, rgb: np.ndarray, offset: tuple) -> list[HandDetection]:

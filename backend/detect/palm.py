@@ -41,7 +41,9 @@ def anchor_centres() -> np.ndarray:
         grid = np.stack([x, y], -1).reshape(-1, 1, 2)
         centres.append(np.repeat(grid, same * ANCHORS_PER_LAYER, 1).reshape(-1, 2))
         layer += same
-    return np.concatenate(centres).astype(np.float32)
+    centres = np.concatenate(centres).astype(np.float32)
+    centres.setflags(write=False)  # cached: shared by every caller
+    return centres
 
 
 def decode(regressors: np.ndarray, logits: np.ndarray, min_score: float) -> Palms:
