@@ -22,8 +22,8 @@ Levenberg-Marquardt steps on all frames at once (the problem is a small nonlinea
 per joint (the Laplace approximation at the answer), so a joint the landmarks pin down is surer.
 
 Measured on the 300 real frames of bench/bench_real.py (measuring only), with the default
-checkpoint: the capture's defaults read 11.4 mm PA-MPJPE / 11.8 deg flexion error unrefined and
-7.8 mm / 10.3 deg refined (MediaPipe's world landmarks: 10.0 / 13.0; the built-in hand fitted to
+checkpoint: the capture's defaults read 11.6 mm PA-MPJPE / 11.7 deg flexion error unrefined and
+7.7 mm / 10.2 deg refined (MediaPipe's world landmarks: 10.0 / 13.0; the built-in hand fitted to
 them: 8.9 / 10.8). The deviations come from renders of the built-in hand's smooth skin, which
 MediaPipe reads at 11-23 mm depending on the light (the old blocky hand: about 21 mm in the round
 trip).
@@ -46,7 +46,7 @@ WORLD_SIGMA = (0.148, 0.186, 0.313)
 # MaskHand's calibrated uncertainty, times this, is the prior's per-axis deviation. It stays 1: on renders of the
 # built-in hand (tools/calibrate_refinement.py) a tighter prior wins (0.5: 9.5 mm / 15.3 deg against 10.2 / 15.5 at 1),
 # but renders are the network's own domain, so a factor tuned there trusts it most where footage needs it least
-# (measured, not chosen, on the real frames: 0.5 gives 8.6 mm / 11.2 deg against 7.8 / 10.3 at 1).
+# (measured, not chosen, on the real frames with 92d7656's checkpoint: 0.5 gave 8.6 mm / 11.2 deg against 7.8 / 10.3).
 PRIOR_SCALE = 1.0
 ITERATIONS = 4        # Levenberg-Marquardt steps from MaskHand's pose (see _refine_batch)
 BATCH_FRAMES = 256    # frames solved together: bounds the Jacobians' memory (256 x 171 x 49 floats) on long clips

@@ -17,7 +17,6 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import cv2
@@ -25,6 +24,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 PHOTO = REPO.parent / "shared" / "data" / "hamer_example" / "test1.jpg"
 RESULTS = REPO / "bench" / "results" / "gpu.json"
 WIDTH, HEIGHT = 1280, 720
@@ -46,32 +46,10 @@ def make_clip(path: Path, frames: int) -> Path:
     return path
 
 
-def detection_fps(clip: Path, device: str) -> float:
-    from backend.detect.hands import HandDetector
-    from backend.pipeline import open_footage
-
-    started, count = time.perf_counter(), 0
-    with HandDetector(max_hands=2, video=True, device=device) as detector:
-        for _, frame in open_footage(clip).frames(0, None):
-            detector.detect(frame)
-            count += 1
-    return count / (time.perf_counter() - started)
-
-
-def pipeline_fps(clip: Path, out: Path, engine: str, samples: int) -> float:
-    from backend.pipeline import run_capture
-    from backend.protocol import CaptureRequest
-
-    request = CaptureRequest(job="gpu", video=str(clip), output=str(out), samples=samples, iterations=5,
-                             temporal=samples > 1, engine=engine, device="cuda")
-    started = time.perf_counter()
-    summary = run_capture(request)
-    return summary["frames"] / (time.perf_counter() - started)
-
-
 def main() -> int:
     import onnxruntime
     import torch
+    from bench_pipeline import detector_alone, pipeline_fps
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=300)
@@ -81,11 +59,12 @@ def main() -> int:
         raise SystemExit("bench_gpu needs CUDA for torch and onnxruntime-gpu's CUDA execution provider "
                          f"(torch CUDA: {torch.cuda.is_available()}, ONNX Runtime: "
                          f"{onnxruntime.get_available_providers()}); on a CPU run bench/bench_pipeline.py")
-    methods = {"detection_cuda": lambda clip, folder: detection_fps(clip, "cuda"),
-               "detection_cpu": lambda clip, folder: detection_fps(clip, "cpu"),
-               "pipeline_onnx_k1": lambda clip, folder: pipeline_fps(clip, folder / "a.npz", "onnx", 1),
-               "pipeline_torch_k1": lambda clip, folder: pipeline_fps(clip, folder / "b.npz", "torch", 1),
-               "pipeline_torch_defaults": lambda clip, folder: pipeline_fps(clip, folder / "c.npz", "torch", 8)}
+    methods = {"detection_cuda": lambda clip, folder: detector_alone(clip, legacy=False, device="cuda"),
+               "detection_cpu": lambda clip, folder: detector_alone(clip, legacy=False),
+               "pipeline_onnx_k1": lambda clip, folder: pipeline_fps(clip, "onnx", folder / "a.npz", device="cuda"),
+               "pipeline_torch_k1": lambda clip, folder: pipeline_fps(clip, "torch", folder / "b.npz", device="cuda"),
+               "pipeline_torch_defaults": lambda clip, folder: pipeline_fps(clip, "torch", folder / "c.npz",
+                                                                            device="cuda", samples=8)}
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         clip = make_clip(folder / "clip.mp4", args.frames)

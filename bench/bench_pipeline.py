@@ -46,9 +46,9 @@ def make_clip(path: Path, frames: int) -> Path:
     return path
 
 
-def detector_alone(clip: Path, legacy: bool, threads: int = 0) -> float:
+def detector_alone(clip: Path, legacy: bool, threads: int = 0, device: str = "cpu") -> float:
     """Frames per second of detection alone: MediaPipe 0.10.21's legacy solution, or our detector (its networks in
-    ONNX Runtime with ``threads`` threads, 0 for all cores)."""
+    ONNX Runtime on ``device`` with ``threads`` CPU threads, 0 for all cores)."""
     from backend.detect.hands import HandDetector
     from backend.detect.mediapipe_hands import MediaPipeHands
     from backend.pipeline import open_footage
@@ -57,19 +57,21 @@ def detector_alone(clip: Path, legacy: bool, threads: int = 0) -> float:
     started, count = time.perf_counter(), 0
     footage = open_footage(clip)
     with (MediaPipeHands(max_hands=2, video=True) if legacy else
-          HandDetector(max_hands=2, video=True, threads=threads)) as detector:
+          HandDetector(max_hands=2, video=True, threads=threads, device=device)) as detector:
         for _, frame in footage.frames(0, None):
             detector.detect(frame)
             count += 1
     return count / (time.perf_counter() - started)
 
 
-def pipeline_fps(clip: Path, engine: str, out: Path, refine: bool = True) -> float:
+def pipeline_fps(clip: Path, engine: str, out: Path, refine: bool = True, device: str = "cpu",
+                 samples: int = 1) -> float:
+    """Frames per second of a whole capture job at T=5 with ``samples`` hypotheses (temporal mode when several)."""
     from backend.pipeline import run_capture
     from backend.protocol import CaptureRequest
 
-    request = CaptureRequest(job="bench", video=str(clip), output=str(out), samples=1, iterations=5, temporal=False,
-                             engine=engine, device="cpu", refine=refine)
+    request = CaptureRequest(job="bench", video=str(clip), output=str(out), samples=samples, iterations=5,
+                             temporal=samples > 1, engine=engine, device=device, refine=refine)
     started = time.perf_counter()
     summary = run_capture(request)
     return summary["frames"] / (time.perf_counter() - started)

@@ -54,10 +54,16 @@ def box_overlap(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.clip(np.minimum(a[2:], b[2:]) - np.maximum(a[:2], b[:2]), 0, None).prod())
 
 
+def box_ious(boxes: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """(M, 4) boxes [x0, y0, x1, y1] against one (4,) -> (M,) intersection over union (0 where both are empty)."""
+    overlap = np.clip(np.minimum(boxes[:, 2:], box[2:]) - np.maximum(boxes[:, :2], box[:2]), 0, None).prod(1)
+    areas = np.clip(boxes[:, 2:] - boxes[:, :2], 0, None).prod(1)
+    union = areas + box_area(box) - overlap
+    return np.where(union > 0, overlap / np.maximum(union, 1e-12), 0.0)
+
+
 def box_iou(a: np.ndarray, b: np.ndarray) -> float:
-    overlap = box_overlap(a, b)
-    union = box_area(a) + box_area(b) - overlap
-    return overlap / union if union > 0 else 0.0
+    return float(box_ious(a[None], b)[0])
 
 
 def share_inside(small: np.ndarray, large: np.ndarray) -> float:

@@ -25,7 +25,8 @@ import cv2
 import numpy as np
 
 from . import rects as rect_math
-from .detection import PRESENCE_THRESHOLD, TILE_MIN_SCORE, HandDetection, merge_detections, tile_windows
+from .detection import (PRESENCE_THRESHOLD, TILE_MIN_SCORE, HandDetection, box_iou, merge_detections,
+                        tile_windows)
 from .networks import LANDMARK_SIZE, HandNetworks
 from .palm import INPUT_SIZE as PALM_SIZE, decode
 
@@ -111,7 +112,7 @@ class HandDetector:
         return found
 
     def _palm_crops(self, rgbs: list[np.ndarray], whole: list[bool], tiled: list[bool]) -> list[list]:
-        """Per frame, the hand crops (rect, source) of the palms found on the whole frame and on its tiles."""
+        """Per frame, the hand crops (rect, source, window) of the palms found on the whole frame and its tiles."""
         views, owners = [], []   # (the square the detector reads, source, window or None)
         for index, (rgb, use_whole, use_tiles) in enumerate(zip(rgbs, whole, tiled)):
             height, width = rgb.shape[:2]
@@ -176,7 +177,7 @@ def _associate(crops: list) -> list:
     kept: list = []
     for crop in sorted(crops, key=lambda crop: crop[1] == HELD):
         kept = [other for other in kept if _view(other[1]) != _view(crop[1])
-                or rect_math.iou(crop[0][None], other[0][None])[0, 0] <= ASSOCIATION_IOU]
+                or box_iou(rect_math.box(crop[0]), rect_math.box(other[0])) <= ASSOCIATION_IOU]
         kept.append(crop)
     return kept
 

@@ -12,6 +12,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from .detection import box_ious
+
 INPUT_SIZE = 192
 STRIDES = (8, 16, 16, 16)     # one anchor layer per stride; layers of one stride share a grid
 ANCHORS_PER_LAYER = 2         # aspect ratio 1, plus the interpolated scale
@@ -59,21 +61,13 @@ def decode(regressors: np.ndarray, logits: np.ndarray, min_score: float) -> Palm
     return weighted_nms(boxes, keypoints, scores)
 
 
-def box_iou(boxes: np.ndarray, box: np.ndarray) -> np.ndarray:
-    """(M, 4) x0, y0, x1, y1 against one (4,) -> (M,) intersection over union."""
-    overlap = np.clip(np.minimum(boxes[:, 2:], box[2:]) - np.maximum(boxes[:, :2], box[:2]), 0, None).prod(1)
-    area = lambda b: np.clip(b[..., 2:] - b[..., :2], 0, None).prod(-1)  # noqa: E731
-    union = area(boxes) + area(box) - overlap
-    return np.where(union > 0, overlap / np.maximum(union, 1e-12), 0.0)
-
-
 def weighted_nms(boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray) -> Palms:
     """MediaPipe's WEIGHTED suppression: best first, each palm is the score-weighted mean of the boxes and
     keypoints that overlap it by more than ``SUPPRESSION_IOU`` (itself included), with its own score."""
     order = np.argsort(-scores, kind="stable")
     out_boxes, out_keypoints, out_scores = [], [], []
     while len(order):
-        overlaps = box_iou(boxes[order], boxes[order[0]]) > SUPPRESSION_IOU
+        overlaps = box_ious(boxes[order], boxes[order[0]]) > SUPPRESSION_IOU
         overlaps[0] = True
         group, order = order[overlaps], order[~overlaps]
         weights = scores[group] / scores[group].sum()

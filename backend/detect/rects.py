@@ -72,14 +72,9 @@ def rotate(points: np.ndarray, angle: np.ndarray) -> np.ndarray:
     return np.stack([cos * x - sin * y, sin * x + cos * y], -1)
 
 
-def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(A, 5), (B, 5) -> (A, B) IoU of the rects' unrotated boxes (AssociationNormRectCalculator's measure)."""
-    def corners(r):
-        return r[:, :2] - r[:, 2:4] / 2, r[:, :2] + r[:, 2:4] / 2
-    (a0, a1), (b0, b1) = corners(a), corners(b)
-    overlap = np.clip(np.minimum(a1[:, None], b1[None]) - np.maximum(a0[:, None], b0[None]), 0, None).prod(-1)
-    union = a[:, 2:4].prod(-1)[:, None] + b[:, 2:4].prod(-1)[None] - overlap
-    return np.where(union > 0, overlap / np.maximum(union, 1e-12), 0.0)
+def box(rect: np.ndarray) -> np.ndarray:
+    """(5,) rect -> (4,) its unrotated box [x0, y0, x1, y1] (what AssociationNormRectCalculator compares)."""
+    return np.concatenate([rect[:2] - rect[2:4] / 2, rect[:2] + rect[2:4] / 2])
 
 
 def crop_matrix(rect: np.ndarray, size: int) -> np.ndarray:
