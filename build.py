@@ -20,6 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 PACKAGE_DIR = ROOT / "maskhand_blender"
 MANIFEST = ROOT / "blender_manifest.toml"
+# Files of the package that run only from a checkout, left out of the zip: the headless main job
+# (`python -m maskhand_blender capture`) renders the sample clip with tools/ and checks paths with backend/.
+CHECKOUT_ONLY = ("__main__.py",)
 
 
 class BuildError(Exception):
@@ -52,7 +55,7 @@ def build(output_dir: Path) -> Path:
     zip_path = output_dir / f"{manifest['id']}-{manifest['version']}.zip"
     with tempfile.TemporaryDirectory() as staging:
         source = Path(staging) / manifest["id"]
-        shutil.copytree(PACKAGE_DIR, source, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(PACKAGE_DIR, source, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", *CHECKOUT_ONLY))
         shutil.copy2(MANIFEST, source / MANIFEST.name)
         run_tool("build", "--source-dir", str(source), "--output-filepath", str(zip_path))
     run_tool("validate", str(zip_path))

@@ -30,6 +30,7 @@ from .evidence import evidence_uncertainty, residual_angles_deg
 from .hand_model import ManoModelError, load_hand_model, mirror_pose
 from .maskhand.model import DEFAULT_CHECKPOINT, CheckpointError, MaskHand
 from .maskhand.sampling import TorchEngine, candidates, sample
+from .outputs import StagedOutputs
 from .protocol import CaptureRequest, ProtocolError
 from .refine import refine_poses
 from .result import empty_track, write_result
@@ -272,7 +273,7 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
     expected = None
     if footage.frame_count:
         expected = min(request.frame_end or footage.frame_count, footage.frame_count) - start
-    outputs = _Outputs(request)
+    outputs = StagedOutputs({"output": request.output, "preview": request.preview}, inputs=(request.video,))
     device = resolve_device(request.device, warn)
     progress(stage="loading", frame=0, total=expected or 0)
     sides = request.sides
@@ -332,54 +333,19 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
     if not any(found.values()):
         warn("no_hands", f"no hands were found in '{footage.path.name}' (frames {start}-{start + decoded - 1})")
     with outputs:
-        write_result(outputs.result, results, footage.fps, (footage.width, footage.height), footage.focal,
+        write_result(outputs.path("output"), results, footage.fps, (footage.width, footage.height), footage.focal,
                      estimator.name, f"maskhand-checkpoint/{estimator.model.config.name}")
         if request.preview:
             progress(stage="preview", frame=decoded, total=decoded)
             from .preview import write_preview
 
-            write_preview(outputs.preview, footage, start, start + decoded, results, estimator.hands, cancelled,
+            write_preview(outputs.path("preview"), footage, start, start + decoded, results, estimator.hands, cancelled,
                           request.mirrored)
             if cancelled():
                 raise Cancelled()
     return {"result": str(Path(request.output).resolve()), "frames": decoded, "expected_frames": expected,
             "hands": found, "relabelled_frames": relabelled, "device": estimator.device, "engine": request.engine,
             "seconds": round(time.monotonic() - started, 3)}
-
-
-class _Outputs:
-    """The job's output files: checked writable before any work, written under temporary names,
-    and moved into place together only when the job succeeds (removed otherwise)."""
-
-    def __init__(self, request: CaptureRequest):
-        self.final = [Path(request.output).expanduser()] + ([Path(request.preview).expanduser()] if request.preview else [])
-        self.temporary = [path.with_name(f".{path.stem}.partial{path.suffix}") for path in self.final]
-        for path in self.final:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                probe = path.with_name(f".{path.name}.probe")
-                probe.write_bytes(b"")
-                probe.unlink()
-            except OSError as error:
-                raise ProtocolError("output_unwritable", f"cannot write '{path}': {error}",
-                                    "choose a folder you can write to") from None
-        self.result = self.temporary[0]
-        self.preview = self.temporary[1] if request.preview else None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, trace):
-        if kind is None:
-            for temporary, final in zip(self.temporary, self.final):
-                temporary.replace(final)
-            return False
-        for temporary in self.temporary:
-            temporary.unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise ProtocolError("output_unwritable", f"cannot write the results: {error}",
-                                "choose a folder with free space you can write to") from None
-        return False
 
 
 class _Estimates:

@@ -32,6 +32,9 @@ ERRORS = {
     "mano_invalid": "the MANO folder does not hold usable MANO_RIGHT.pkl / MANO_LEFT.pkl",
     "engine_unavailable": "the chosen inference engine cannot run this checkpoint",
     "output_unwritable": "the result file cannot be written",
+    "output_is_folder": "an output path names a folder, not a file",
+    "output_folder_missing": "an output's folder does not exist (it is not created)",
+    "output_is_input": "an output path is the footage itself",
     "cancelled": "the job was cancelled",
     "internal": "an unexpected failure in the backend (see its log)",
 }

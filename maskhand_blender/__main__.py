@@ -1,28 +1,38 @@
 """The headless main job: footage in, a keyed .blend and a picture out, through real Blender (the bpy module).
 
-    python -m maskhand_blender capture [VIDEO] -o out/capture.blend --preview out/preview.png
+    python -m maskhand_blender capture [VIDEO] -o out/capture.blend --preview out/preview.png [--verbose]
 
 Run with the project environment's Python (bpy and the backend's packages: ``tools/bootstrap.py``),
-from the MaskHand folder. Without VIDEO it first renders the project's own sample clip (the
-built-in hand going through a few gestures, tools/sample_clip.py), so it works on a fresh machine
-with nothing downloaded. Blender runs the add-on from this folder, starts the backend as the
-add-on does, keys a MaskHand hand per track found, saves the .blend and renders the picture: the
-footage frame (with what the capture saw, from the backend's preview) beside the keyed hand seen
-through the footage's camera.
+from the MaskHand folder. Without VIDEO it uses the project's own sample clip (the built-in hand
+going through a few gestures, tools/sample_clip.py), rendered once into the checkout's ``.cache/``
+and kept there, since the .blend's reference camera and re-capture read it. Blender runs the add-on
+from this folder, starts the backend as the add-on does, keys a MaskHand hand per track found,
+saves the .blend and renders the picture: the footage frame (with what the capture saw, from the
+backend's preview) beside the keyed hand seen through the footage's camera.
+
+The terminal gets a line per stage and a summary; Blender's own log goes to a file (shown with
+``--verbose``). Only the files asked for are written; their folders must exist.
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
+import os
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 MODULE = "maskhand_blender"
+SAMPLE_CACHE = REPO / ".cache" / "sample_clip"
+# What the sample clip is made from: a change to any of them renders it again.
+SAMPLE_SOURCES = (REPO / "tools" / "sample_clip.py", REPO / "backend" / "hand_model" / "builtin_surface.npz")
 
 
 def log(text: str) -> None:
@@ -34,9 +44,9 @@ def parse_args(argv):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     capture = commands.add_parser("capture", help="capture footage into a keyed .blend")
-    capture.add_argument("video", nargs="?", type=Path, help="footage; default: render the sample clip")
-    capture.add_argument("-o", "--output", type=Path, required=True, help="the .blend to write")
-    capture.add_argument("--preview", type=Path, help="also write this picture (.png)")
+    capture.add_argument("video", nargs="?", type=Path, help="footage; default: the sample clip")
+    capture.add_argument("-o", "--output", required=True, help="the .blend to write (its folder must exist)")
+    capture.add_argument("--preview", help="also write this picture (.png)")
     capture.add_argument("--hands", choices=("both", "left", "right"), default="both")
     capture.add_argument("--max-hands", type=int, default=2, choices=range(1, 9), metavar="1-8",
                          help="the most hands to look for in a frame (3 or more: several people); each is keyed")
@@ -47,29 +57,103 @@ def parse_args(argv):
     capture.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
     capture.add_argument("--backend-python", default=sys.executable,
                          help="the backend environment's Python (default: this one)")
+    capture.add_argument("--verbose", action="store_true", help="show Blender's log and every progress step")
     return parser.parse_args(argv)
 
 
-def sample_clip(folder: Path) -> Path:
-    clip = folder / "sample.mp4"
-    log(f"rendering the sample clip {clip} (Cycles, about half a second a frame)")
-    subprocess.run([sys.executable, str(REPO / "tools" / "sample_clip.py"), str(clip)], check=True)
+@contextmanager
+def blender_log(path: Path, verbose: bool):
+    """Blender's C code prints to the process's stdout (renders, saves): send it to ``path`` unless verbose.
+    Python's own messages (this job's lines, warnings, errors) use stderr and stay on the terminal."""
+    if verbose:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with open(path, "ab") as file:
+        os.dup2(file.fileno(), 1)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def sample_clip_path() -> Path:
+    """Where the sample clip of the current sources (SAMPLE_SOURCES) lies once rendered."""
+    key = hashlib.sha256(b"".join(path.read_bytes() for path in SAMPLE_SOURCES)).hexdigest()[:12]
+    return SAMPLE_CACHE / f"sample-{key}.mp4"
+
+
+def sample_clip(verbose: bool = False) -> Path:
+    """The sample clip, rendered once per version of what it is made from; older versions are removed."""
+    clip = sample_clip_path()
+    if clip.is_file():
+        log(f"footage   the sample clip ({clip.relative_to(REPO)}, rendered before)")
+        return clip
+    log(f"footage   rendering the sample clip into {clip.relative_to(REPO)} (Cycles, about a minute, once)")
+    SAMPLE_CACHE.mkdir(parents=True, exist_ok=True)
+    partial = clip.with_name(f".{clip.stem}.partial.mp4")
+    completed = subprocess.run([sys.executable, str(REPO / "tools" / "sample_clip.py"), str(partial)],
+                               capture_output=not verbose, text=True)
+    if completed.returncode:
+        for leftover in SAMPLE_CACHE.glob(f".{clip.stem}.partial*"):
+            leftover.unlink()
+        raise MainJobError("sample_clip_failed", "rendering the sample clip failed:\n" + (completed.stderr or "")[-2000:],
+                           "run tools/sample_clip.py by hand to see why, or give a video")
+    for old in SAMPLE_CACHE.glob("sample-*"):
+        old.unlink()
+    partial.with_suffix(".truth.npz").replace(clip.with_suffix(".truth.npz"))
+    partial.replace(clip)
     return clip
 
 
-def run_job(backend, request: dict, timeout: float = 3600.0):
-    """Drive one CaptureJob to its end, printing progress; returns the job."""
+class MainJobError(Exception):
+    def __init__(self, code: str, message: str, hint: str = ""):
+        super().__init__(message)
+        self.code, self.message, self.hint = code, message, hint
+
+
+def run_job(backend, request: dict, stage_log: "StageLog", timeout: float = 3600.0):
+    """Drive one CaptureJob to its end, reporting its stages; returns the job."""
     from .backend_client import CaptureJob
 
     job = CaptureJob(backend, request)
-    deadline, shown = time.monotonic() + timeout, -1
+    deadline = time.monotonic() + timeout
     while not job.finished:
         job.handle(backend.wait_for({"hello", "progress", "warning", "done", "error", "garbage"},
                                     min(job.silence_limit, max(1.0, deadline - time.monotonic()))))
-        if int(20 * job.fraction) != shown:
-            shown = int(20 * job.fraction)
-            log(f"  {job.stage:9s} {100 * job.fraction:5.1f} %")
+        stage_log(job.stage, job.fraction)
+    stage_log.end()
     return job
+
+
+class StageLog:
+    """A line per stage of the backend's job. On a terminal the line's percentage updates in place;
+    in a log (or with every_step) each step gets its own line only when verbose."""
+
+    def __init__(self, stream=sys.stderr, verbose: bool = False):
+        self.stream, self.verbose, self.tty = stream, verbose, stream.isatty()
+        self.stage, self.shown = None, -1
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        percent = int(100 * fraction)
+        if stage != self.stage:
+            self.end()
+            self.stage, self.shown = stage, -1
+            if not (self.tty or self.verbose):
+                self.stream.write(f"  {stage}\n")
+        if percent != self.shown and (self.tty or self.verbose):
+            self.shown = percent
+            self.stream.write(f"\r  {stage:10s} {percent:3d} %" if self.tty else f"  {stage:10s} {percent:3d} %\n")
+        self.stream.flush()
+
+    def end(self) -> None:
+        if self.tty and self.stage is not None:
+            self.stream.write("\n")
+        self.stage = None
 
 
 def capture(args) -> int:
@@ -77,14 +161,33 @@ def capture(args) -> int:
 
     import addon_utils  # importable once bpy is
 
+    from backend.outputs import check_output
+    from backend.protocol import ProtocolError
+
     from .backend_client import BackendProcess
     from .capture_setup import LOG_PATH, apply_capture, capture_plan, capture_request, check_settings
 
-    output = args.output.resolve()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    video = args.video.resolve() if args.video else sample_clip(output.parent)
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    addon_utils.enable(MODULE, default_set=True)
+    started = time.monotonic()
+    inputs = (args.video,) if args.video else ()
+    try:
+        output = check_output(args.output, "-o", inputs, example="capture.blend").absolute()
+        preview = check_output(args.preview, "--preview", inputs, example="preview.png").absolute() \
+            if args.preview else None
+        if preview == output:
+            raise ProtocolError("bad_request", "-o and --preview name the same file", "give each its own file")
+        if args.video and not args.video.is_file():
+            raise ProtocolError("file_not_found", f"footage not found: '{args.video}'", "check the path of the footage file")
+        video = args.video.absolute() if args.video else sample_clip(args.verbose)
+    except (ProtocolError, MainJobError) as error:
+        log(f"error [{error.code}]: {error.message}" + (f"\n  {error.hint}" if error.hint else ""))
+        return 2
+    blender_log_path = LOG_PATH.with_name("blender.log")
+    stage_log = StageLog(verbose=args.verbose)
+    with blender_log(blender_log_path, args.verbose):
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        package = sys.modules[MODULE]  # already imported (this command runs from it): Blender need not reload it
+        package.__time__ = os.path.getmtime(package.__file__)
+        addon_utils.enable(MODULE, default_set=True)
     context = bpy.context
     preferences = context.preferences.addons[MODULE].preferences
     preferences.backend_folder, preferences.backend_python = str(REPO), args.backend_python
@@ -96,58 +199,69 @@ def capture(args) -> int:
     check_settings(context, settings)
     plan = dataclasses.replace(capture_plan(context, settings), every_track=True)  # one built-in hand per track
     request = capture_request(context, settings, preferences)
-    backend = BackendProcess(args.backend_python, REPO, LOG_PATH)
-    try:
-        log(f"capturing {video} (backend log: {LOG_PATH})")
-        job = run_job(backend, request)
-    finally:
-        backend.stop()
-    if job.state != "done":
-        log(f"capture {job.state}: {job.error or ''}")
-        return 1
-    for warning in job.warnings:
-        log(f"warning: {warning}")
-    log(apply_capture(context, plan, job.done["result"], request))
-    scene = context.scene
-    keyed = [obj for obj in scene.objects if obj.type == "ARMATURE" and obj.animation_data]
-    if keyed:
-        first, last = keyed[0].animation_data.action.frame_range
-        scene.frame_start, scene.frame_end = int(first), int(last)
-    bpy.ops.wm.save_as_mainfile(filepath=str(output))
-    log(f"wrote {output}")
-    if args.preview:
-        write_picture(context, args, video, job.done, request, backend_args=(args.backend_python,))
+    # The result stays where the add-on puts it (a temporary folder): the .blend's Last Capture reads it.
+    with tempfile.TemporaryDirectory(prefix="maskhand-picture-") as scratch:
+        log(f"capture   {video.name} (backend log: {LOG_PATH})")
+        backend = BackendProcess(args.backend_python, REPO, LOG_PATH)
+        try:
+            job = run_job(backend, request, stage_log)
+        finally:
+            backend.stop()
+        if job.state != "done":
+            log(f"error: capture {job.state}: {job.error or ''}")
+            return 1
+        for warning in dict.fromkeys(job.warnings):  # each once
+            log(f"warning   {warning}")
+        with blender_log(blender_log_path, args.verbose):
+            keyed = apply_capture(context, plan, job.done["result"], request)
+            scene = context.scene
+            armatures = [obj for obj in scene.objects if obj.type == "ARMATURE" and obj.animation_data]
+            if armatures:
+                first, last = armatures[0].animation_data.action.frame_range
+                scene.frame_start, scene.frame_end = int(first), int(last)
+            bpy.ops.wm.save_as_mainfile(filepath=str(output))
+        log(f"result    {keyed}")
+        written = [output]
+        if preview:
+            log("picture   the middle frame with a hand: footage | keyed hand (Cycles)")
+            with blender_log(blender_log_path, args.verbose):
+                picture = write_picture(context, preview, Path(scratch), job.done, request, args.backend_python)
+            if picture:
+                written.append(picture)
+    log(f"done in {time.monotonic() - started:.0f} s: wrote {', '.join(str(path) for path in written)}")
     return 0
 
 
-def write_picture(context, args, video: Path, done: dict, request: dict, backend_args) -> None:
-    """The footage frame (with the backend's overlay) beside a render of the keyed hand through the footage camera."""
+def write_picture(context, preview: Path, scratch: Path, done: dict, request: dict, backend_python: str):
+    """The footage frame (with the backend's overlay) beside a render of the keyed hand through the footage
+    camera, written to ``preview``; the steps' files go to ``scratch``. Returns the picture's path, or None."""
     import bpy
 
     from .backend_client import BackendProcess
+    from .blender_compat import shader_nodes
     from .capture_setup import LOG_PATH
     from .result_file import read_capture
 
     capture = read_capture(done["result"])
     counts = {track: hand.frames_found for track, hand in capture.hands.items()}
     if not any(counts.values()):
-        log("picture: no hand was found in the footage; no picture written")
-        return
+        log("picture   no hand was found in the footage; no picture written")
+        return None
     track = max(counts, key=counts.get)
     hand = capture.hands[track]
     row = int(np.flatnonzero(hand.valid)[len(np.flatnonzero(hand.valid)) // 2])  # the middle frame with a hand
     footage_frame = int(hand.frames[row])
-    still = args.preview.with_name(args.preview.stem + ".footage.png").resolve()
-    backend = BackendProcess(backend_args[0], REPO, LOG_PATH)
+    still = scratch / "footage.png"
+    backend = BackendProcess(backend_python, REPO, LOG_PATH)
     try:
         one_frame = {**request, "job": request["job"] + "p", "frame_start": footage_frame,
-                     "frame_end": footage_frame + 1, "output": str(still.with_suffix(".npz")), "preview": str(still)}
-        job = run_job(backend, one_frame)
+                     "frame_end": footage_frame + 1, "output": str(scratch / "footage.npz"), "preview": str(still)}
+        job = run_job(backend, one_frame, StageLog(open(os.devnull, "w")))
     finally:
         backend.stop()
     if job.state != "done":
-        log(f"picture: the footage still failed ({job.error}); no picture written")
-        return
+        log(f"picture   the footage still failed ({job.error}); no picture written")
+        return None
     scene = context.scene
     camera = next(obj for obj in scene.objects if obj.type == "CAMERA")
     scene.camera = camera
@@ -158,22 +272,23 @@ def write_picture(context, args, video: Path, done: dict, request: dict, backend
     scene.render.engine = "CYCLES"
     scene.cycles.device, scene.cycles.samples, scene.cycles.use_denoising = "CPU", 16, False
     scene.world = bpy.data.worlds.new("MaskHand Preview")
-    scene.world.use_nodes = True
-    scene.world.node_tree.nodes["Background"].inputs[0].default_value = (0.18, 0.2, 0.23, 1.0)
+    shader_nodes(scene.world).nodes["Background"].inputs[0].default_value = (0.18, 0.2, 0.23, 1.0)
     light = bpy.data.objects.new("Preview Light", bpy.data.lights.new("Preview Light", "SUN"))
     light.data.energy = 3.0
     light.rotation_euler = camera.rotation_euler
     scene.collection.objects.link(light)
-    rendered = args.preview.with_name(args.preview.stem + ".render.png").resolve()
+    rendered = scratch / "render.png"
     scene.render.filepath = str(rendered)
     bpy.ops.render.render(write_still=True)
     left, right = (np.array(bpy.data.images.load(str(path)).pixels[:]).reshape(height, width, 4)
                    for path in (still, rendered))
     picture = bpy.data.images.new("MaskHand Preview", 2 * width, height)
     picture.pixels.foreach_set(np.concatenate([left, right], 1).astype(np.float32).ravel())
-    picture.filepath_raw, picture.file_format = str(args.preview.resolve()), "PNG"
+    partial = preview.with_name(f".{preview.stem}.partial.png")
+    picture.filepath_raw, picture.file_format = str(partial), "PNG"
     picture.save()
-    log(f"wrote {args.preview} (frame {footage_frame}: footage and what the capture saw | the keyed {track} hand)")
+    partial.replace(preview)
+    return preview
 
 
 def main(argv=None) -> int:

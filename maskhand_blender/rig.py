@@ -13,6 +13,7 @@ import math
 import bpy
 import numpy as np
 
+from .blender_compat import shader_nodes
 from .hand_data import SIDES, hand_mesh, joint_names, load_hand_rest
 
 SIDE_SUFFIX = {"right": "R", "left": "L"}
@@ -82,6 +83,5 @@ def add_hand(context: bpy.types.Context, side: str = "right", name: str | None =
 def _skin_material() -> bpy.types.Material:
     material = bpy.data.materials.new("MaskHand Skin")
     material.diffuse_color = (0.62, 0.38, 0.28, 1.0)
-    material.use_nodes = True
-    material.node_tree.nodes["Principled BSDF"].inputs["Base Color"].default_value = (0.62, 0.38, 0.28, 1.0)
+    shader_nodes(material).nodes["Principled BSDF"].inputs["Base Color"].default_value = (0.62, 0.38, 0.28, 1.0)
     return material

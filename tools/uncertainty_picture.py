@@ -32,6 +32,7 @@ def main() -> int:
 
     bpy.ops.wm.open_mainfile(filepath=str(args.blend.resolve()))
     addon_utils.enable("maskhand_blender", default_set=True)
+    from maskhand_blender.blender_compat import shader_nodes
     from maskhand_blender.cleanup.curves import HandCurves
     from maskhand_blender.cleanup.display import COLOUR_ATTRIBUTE
 
@@ -56,8 +57,7 @@ def main() -> int:
     scene.frame_set(int(frame))
 
     material = bpy.data.materials.new("Uncertainty")
-    material.use_nodes = True
-    nodes = material.node_tree.nodes
+    nodes = shader_nodes(material).nodes
     attribute = nodes.new("ShaderNodeAttribute")
     attribute.attribute_name = COLOUR_ATTRIBUTE
     material.node_tree.links.new(attribute.outputs["Color"], nodes["Principled BSDF"].inputs["Base Color"])
@@ -85,8 +85,7 @@ def main() -> int:
     light.rotation_euler = camera.rotation_euler
     scene.collection.objects.link(light)
     scene.world = scene.world or bpy.data.worlds.new("World")
-    scene.world.use_nodes = True
-    scene.world.node_tree.nodes["Background"].inputs[0].default_value = (0.2, 0.22, 0.25, 1.0)
+    shader_nodes(scene.world).nodes["Background"].inputs[0].default_value = (0.2, 0.22, 0.25, 1.0)
     scene.render.engine = "CYCLES"
     scene.cycles.device, scene.cycles.samples, scene.cycles.use_denoising = "CPU", 24, False
     scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = 480, 480, 100
