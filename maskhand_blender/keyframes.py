@@ -1,4 +1,4 @@
-"""Bulk F-curve writing into a new action, through the slotted-actions API (Blender 5.0: layers, strips, channelbags).
+"""Bulk F-curve writing into a new action, through the slotted-actions API (Blender 4.4+: layers, strips, channelbags).
 
 ``keyframe_insert`` per key costs a lookup, an undo push and a handle update each time; a
 capture is thousands of frames times dozens of channels. Here every F-curve gets all its keys
@@ -24,7 +24,9 @@ class ActionWriter:
     def add_curve(self, data_path: str, index: int, frames: np.ndarray, values: np.ndarray, group: str = "",
                   interpolation: str = "BEZIER") -> bpy.types.FCurve:
         """One F-curve with a key per frame: frames (N,), values (N,)."""
-        curve = self.channelbag.fcurves.new(data_path, index=index, group_name=group)
+        curve = self.channelbag.fcurves.new(data_path, index=index)
+        if group:  # set, not passed to new(): Blender 4.5's fcurves.new() takes no group name
+            curve.group = self.channelbag.groups.get(group) or self.channelbag.groups.new(group)
         count = len(frames)
         points = curve.keyframe_points
         points.add(count)

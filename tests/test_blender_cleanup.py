@@ -6,6 +6,8 @@ import pytest
 from tests.conftest import run_blender_script
 from tests.test_extension import result_line
 
+pytestmark = pytest.mark.blender
+
 BLENDER_SCRIPTS = Path(__file__).parent / "blender"
 
 

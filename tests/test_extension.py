@@ -10,6 +10,8 @@ import pytest
 import build
 from tests.conftest import REPO, run_blender_script
 
+pytestmark = pytest.mark.blender
+
 BLENDER_SCRIPTS = Path(__file__).parent / "blender"
 BACKEND_PACKAGES = {"torch", "smplx", "cv2", "mediapipe", "onnxruntime", "backend"}
 

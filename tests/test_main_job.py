@@ -12,6 +12,8 @@ from backend.metrics import bend_angles_deg
 from backend.result import read_result
 from tests.conftest import REPO, needs_blender
 
+pytestmark = pytest.mark.blender
+
 MOST_LINES = 20
 
 

@@ -119,6 +119,7 @@ def test_the_command_line_names_the_bad_output_and_leaves_nothing(tmp_path, clip
 
 
 @pytest.mark.slow
+@pytest.mark.blender
 def test_the_main_job_names_a_bad_output_before_blender_starts(tmp_path, clip):
     needs_blender()
     text, code = cases(tmp_path, clip)["existing folder"]

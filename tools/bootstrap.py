@@ -2,11 +2,13 @@
 
     python3.11 tools/bootstrap.py              # .venv: backend + Blender (bpy) + test tools
     python3.11 tools/bootstrap.py --backend-only --venv PATH   # the backend's own environment
-    python3.13 tools/bootstrap.py --venv .venv313              # backend + test tools on Python 3.13 (no bpy)
+    python3.13 tools/bootstrap.py --venv .venv313              # the same on Python 3.13 (bpy 5.3)
+    python3.11 tools/bootstrap.py --venv .venv-blender45 --blender 4.5.15   # with Blender 4.5 LTS, no oracle
 
-The backend runs on Python 3.11 and 3.13 (Blender's own Pythons). The dev environment's extras: bpy 5.0.1 (Python 3.11
-only) and mediapipe 0.10.21, the hand detector's test oracle (Python 3.12 at most), are skipped
-by their markers elsewhere, and the tests that need them skip.
+The backend runs on Python 3.11 and 3.13 (Blender's own Pythons). The dev environment adds Blender as a
+module (requirements/blender.txt: 5.0.1 on 3.11, 5.3.0 on 3.13, or the version ``--blender`` names) and
+mediapipe 0.10.21, the hand detector's test oracle (Python 3.12 at most: skipped by its markers
+elsewhere, and the tests that need it skip).
 
 Only the standard library is used, so any Python 3.11 can run it. A hash of the
 requirement files and the chosen options is stored in the environment; when it
@@ -44,23 +46,26 @@ def venv_python(venv_dir: Path) -> Path:
     return venv_dir / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
 
 
-def install_steps(backend_only: bool, gpu: bool) -> list[tuple[list[str], Path]]:
-    """(extra pip flags, requirement file) in install order."""
+def install_steps(backend_only: bool, gpu: bool, blender: str | None = None) -> list[tuple[list[str], Path | str]]:
+    """(extra pip flags, requirement file or a requirement) in install order. ``blender``: a bpy version for
+    an environment that tests the extension on that Blender (without the detector's oracle)."""
     onnxruntime = "onnxruntime-gpu.txt" if gpu else "onnxruntime-cpu.txt"
     steps = [([], REQUIREMENTS / "backend.txt"), ([], REQUIREMENTS / onnxruntime)]
     if not backend_only:
         steps.append(([], REQUIREMENTS / "dev.txt"))
+        steps.append(([], f"bpy=={blender}") if blender else ([], REQUIREMENTS / "blender.txt"))
+    if not (backend_only or blender):
         # The detector's test oracle, last and without its declared dependencies (see requirements/mediapipe.txt).
         steps.append(([], REQUIREMENTS / "mediapipe-deps.txt"))
         steps.append((["--no-deps"], REQUIREMENTS / "mediapipe.txt"))
     return steps
 
 
-def requirements_hash(steps: list[tuple[list[str], Path]]) -> str:
+def requirements_hash(steps: list[tuple[list[str], Path | str]]) -> str:
     digest = hashlib.sha256(f"python {sys.version_info[:2]}\n".encode())
-    for flags, path in steps:
-        digest.update(" ".join(flags).encode() + b"\n" + path.name.encode() + b"\n")
-        digest.update(path.read_bytes())
+    for flags, source in steps:
+        text = source.name + "\n" + source.read_text() if isinstance(source, Path) else source
+        digest.update(" ".join(flags).encode() + b"\n" + text.encode() + b"\n")
     return digest.hexdigest()
 
 
@@ -70,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend-only", action="store_true", help="only what the backend service needs")
     parser.add_argument("--gpu", choices=("auto", "yes", "no"), default="auto",
                         help="install onnxruntime-gpu (default: when nvidia-smi finds a GPU)")
+    parser.add_argument("--blender", metavar="VERSION",
+                        help="install this bpy (Blender) version instead of requirements/blender.txt's, and no oracle")
     args = parser.parse_args(argv)
 
     if sys.version_info[:2] not in SUPPORTED_PYTHONS:
@@ -78,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     gpu = has_nvidia_gpu() if args.gpu == "auto" else args.gpu == "yes"
-    steps = install_steps(args.backend_only, gpu)
+    steps = install_steps(args.backend_only, gpu, args.blender)
     wanted = requirements_hash(steps)
     python = venv_python(args.venv)
     stamp = args.venv / STAMP_NAME
@@ -90,15 +97,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bootstrap: creating {args.venv}")
         venv.EnvBuilder(with_pip=True, clear=args.venv.exists()).create(args.venv)
     stamp.unlink(missing_ok=True)  # an interrupted install must not look finished
-    for flags, path in steps:
-        print(f"bootstrap: pip install {' '.join(flags)} -r {path.relative_to(ROOT)}".replace("  ", " "))
+    for flags, source in steps:
+        what = ["-r", str(source.relative_to(ROOT))] if isinstance(source, Path) else [source]
+        print(f"bootstrap: pip install {' '.join(flags + what)}")
         # --no-warn-conflicts: mediapipe's omitted dependencies are deliberate (tests/test_environment.py
         # checks with `pip check` that they are the only ones missing).
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        "--no-warn-conflicts", *flags, "-r", str(path)], check=True)
+                        "--no-warn-conflicts", *flags, *what], check=True, cwd=ROOT)
     stamp.write_text(wanted + "\n")
     print(f"bootstrap: {args.venv} is ready ({'GPU' if gpu else 'CPU'} onnxruntime"
-          f"{', backend only' if args.backend_only else ''})")
+          f"{', backend only' if args.backend_only else ''}{f', Blender {args.blender}' if args.blender else ''})")
     return 0
 
 

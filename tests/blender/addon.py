@@ -1,6 +1,8 @@
 """Shared by the scripts in tests/blender: install the built extension zip into real Blender and import it."""
 import importlib
 import json
+import os
+import sys
 
 import bpy
 
@@ -19,4 +21,9 @@ def submodule(name: str):
 
 
 def report(value) -> None:
-    print("RESULT " + json.dumps(value))
+    """The script's result, and its last act: it leaves at once. Blender 4.5 as a module can deadlock in a
+    static destructor at exit (its delayed-close thread; seen after Rigify generates a rig), so the
+    process ends without running destructors once the result is out."""
+    print("RESULT " + json.dumps(value), flush=True)
+    sys.stderr.flush()
+    os._exit(0)
