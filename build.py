@@ -2,7 +2,8 @@
 
     python build.py [--output-dir dist]
 
-The zip holds ``maskhand_blender/`` as the package root plus ``blender_manifest.toml``.
+The zip holds ``maskhand_blender/`` as the package root plus ``blender_manifest.toml``, and the backend
+it starts (BUNDLED), so an installed zip needs no checkout.
 Blender's extension CLI (``blender_ext.py``) ships inside the ``bpy`` wheel; it is run
 as a script, so building does not start Blender.
 """
@@ -23,6 +24,12 @@ MANIFEST = ROOT / "blender_manifest.toml"
 # Files of the package that run only from a checkout, left out of the zip: the headless main job
 # (`python -m maskhand_blender capture`) renders the sample clip with tools/ and checks paths with backend/.
 CHECKOUT_ONLY = ("__main__.py",)
+# What the backend needs that is ours, carried in the zip beside the add-on: the code and default weights,
+# the bootstrap that makes its environment, and the pinned requirements it installs. Not the
+# regression baseline's weights (tests and benches only).
+BUNDLED = ("backend", "tools/bootstrap.py", "requirements/backend.txt", "requirements/onnxruntime-cpu.txt",
+           "requirements/onnxruntime-gpu.txt")
+BUNDLE_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "baseline")
 
 
 class BuildError(Exception):
@@ -57,6 +64,12 @@ def build(output_dir: Path) -> Path:
         source = Path(staging) / manifest["id"]
         shutil.copytree(PACKAGE_DIR, source, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", *CHECKOUT_ONLY))
         shutil.copy2(MANIFEST, source / MANIFEST.name)
+        for name in BUNDLED:
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            if (ROOT / name).is_dir():
+                shutil.copytree(ROOT / name, source / name, ignore=BUNDLE_IGNORE)
+            else:
+                shutil.copy2(ROOT / name, source / name)
         run_tool("build", "--source-dir", str(source), "--output-filepath", str(zip_path))
     run_tool("validate", str(zip_path))
     return zip_path

@@ -22,9 +22,9 @@ class BackendError(Exception):
     """The backend cannot be started or stopped answering; the message says what to do."""
 
 
-def default_python(backend_folder: str | Path) -> Path:
-    """Where ``tools/bootstrap.py`` puts the backend's interpreter inside a MaskHand checkout."""
-    folder = Path(backend_folder) / ".venv"
+def venv_python(environment: str | Path) -> Path:
+    """The interpreter of a Python environment (venv) that ``tools/bootstrap.py`` made."""
+    folder = Path(environment)
     return folder / "Scripts" / "python.exe" if sys.platform == "win32" else folder / "bin" / "python"
 
 
@@ -33,7 +33,8 @@ def check_backend_setup(python: str | Path, backend_folder: str | Path) -> None:
     folder = Path(backend_folder) if backend_folder else None
     if folder is None or not (folder / "backend" / "__main__.py").is_file():
         raise BackendError(f"MaskHand backend not found in '{backend_folder}': set Backend Folder in "
-                           "Preferences > Add-ons > MaskHand to the MaskHand folder (it holds backend/ and tools/)")
+                           "Preferences > Add-ons > MaskHand to the MaskHand folder (it holds backend/ and tools/), "
+                           "or leave it empty for the backend the extension carries")
     if not python or not Path(python).is_file():
         raise BackendError(f"Backend Python not found at '{python}': set it in Preferences > Add-ons > MaskHand, "
                            "or press Create Backend Environment")

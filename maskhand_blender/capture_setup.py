@@ -15,7 +15,8 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from .backend_client import BackendError, check_backend_setup, default_python
+from .backend_client import BackendError, check_backend_setup
+from .backend_environment import backend_paths
 from .capture_import import HandTarget, import_capture
 from .result_file import Capture, read_capture, track_label, track_side
 from .retarget.presets import JOINTS, BoneMap, builtin_preset
@@ -40,15 +41,6 @@ class CaptureSetupError(Exception):
 
 def addon_preferences(context):
     return context.preferences.addons[__package__].preferences
-
-
-def backend_paths(preferences) -> tuple:
-    """(backend folder, backend python) from the preferences, the python defaulting to the folder's .venv."""
-    folder = bpy.path.abspath(preferences.backend_folder) if preferences.backend_folder else ""
-    python = bpy.path.abspath(preferences.backend_python) if preferences.backend_python else ""
-    if not python and folder:
-        python = str(default_python(folder))
-    return folder, python
 
 
 def sides_of(settings) -> list:

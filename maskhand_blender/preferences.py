@@ -1,15 +1,8 @@
 """Add-on preferences: where the backend is and how it runs."""
-from pathlib import Path
 
 import bpy
 
-from .backend_client import default_python
-
-
-def _checkout_folder() -> str:
-    """The MaskHand folder when the add-on runs from a checkout (the headless job, development)."""
-    parent = Path(__file__).resolve().parent.parent
-    return str(parent) if (parent / "backend" / "__main__.py").is_file() else ""
+from .backend_environment import backend_paths
 
 
 class MaskHandPreferences(bpy.types.AddonPreferences):
@@ -17,11 +10,17 @@ class MaskHandPreferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
     backend_folder: bpy.props.StringProperty(
-        name="Backend Folder", subtype="DIR_PATH", default=_checkout_folder(),
-        description="The MaskHand folder: it holds backend/ and tools/bootstrap.py")
+        name="Backend Folder", subtype="DIR_PATH",
+        description="A MaskHand checkout (it holds backend/ and tools/bootstrap.py); empty uses the backend the "
+                    "extension carries")
     backend_python: bpy.props.StringProperty(
         name="Backend Python", subtype="FILE_PATH",
-        description="Python of the backend environment; empty uses the Backend Folder's .venv. Never Blender's own")
+        description="Python of the backend environment; empty uses the one Create Backend Environment makes "
+                    "(in the extension's user folder, or a checkout's .venv). Never Blender's own")
+    environment_python: bpy.props.StringProperty(
+        name="Environment Python", subtype="FILE_PATH",
+        description="The Python 3.11 or 3.13 that Create Backend Environment makes the environment with; empty "
+                    "uses Blender's own (only its interpreter: nothing is installed into Blender)")
     checkpoint: bpy.props.StringProperty(
         name="Checkpoint", subtype="DIR_PATH",
         description="A MaskHand checkpoint folder (config.json + model.safetensors); empty uses the bundled default")
@@ -41,10 +40,13 @@ class MaskHandPreferences(bpy.types.AddonPreferences):
         layout = self.layout
         layout.use_property_split = True
         layout.prop(self, "backend_folder")
-        row = layout.row()
-        row.prop(self, "backend_python")
-        if not self.backend_python and self.backend_folder:
-            layout.label(text=f"Using {default_python(bpy.path.abspath(self.backend_folder))}")
+        folder, python = backend_paths(self)
+        if not self.backend_folder:
+            layout.label(text=f"Using {folder or 'no backend: the extension carries none; set Backend Folder'}")
+        layout.prop(self, "backend_python")
+        if not self.backend_python and folder:
+            layout.label(text=f"Using {python}")
+        layout.prop(self, "environment_python")
         layout.prop(self, "checkpoint")
         layout.prop(self, "mano_folder")
         layout.prop(self, "device")

@@ -65,3 +65,27 @@ def test_addon_sources_import_no_backend_package():
             offenders += [f"{path.relative_to(REPO)}:{node.lineno} {name}" for name in names
                           if name.split(".")[0] in BACKEND_PACKAGES]
     assert offenders == []
+
+
+@pytest.mark.slow
+def test_the_zip_alone_makes_its_backend_environment_and_captures(built_extension, sample_clip, tmp_path):
+    """No checkout in reach: the zip carries the backend; Create Backend Environment installs the pinned
+    requirements from the package index into the extension's user folder; the panel's capture runs."""
+    import os
+    import subprocess
+    import sys
+
+    user = tmp_path / "blender_user"
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    completed = subprocess.run([sys.executable, str(BLENDER_SCRIPTS / "fresh_install.py"), str(built_extension),
+                                str(sample_clip)], capture_output=True, text=True, timeout=2400, cwd=tmp_path,
+                               env={**env, "BLENDER_USER_RESOURCES": str(user)})
+    observed = result_line(completed)
+    extension = user / "extensions" / "user_default" / "maskhand"
+    assert not observed["checkout_in_reach"] and Path(observed["backend_folder"]) == extension
+    python = Path(observed["backend_python"])
+    assert python.is_relative_to(user / "extensions" / ".user" / "user_default" / "maskhand"), python
+    assert not observed["python_before"] and observed["environment"] == "ready" and observed["python_after"]
+    assert any("pip install" in status for status in observed["statuses"]), observed["statuses"]
+    assert observed["capture"]["outcome"] == "FINISHED", observed["capture"]
+    assert observed["keyed"], "nothing was keyed"
