@@ -79,7 +79,8 @@ class EnvironmentJob:
             return None
         self.log.close()
         if self.process.returncode != 0:
-            return f"failed (exit {self.process.returncode}): {self.status()}; see '{ENVIRONMENT_LOG}'"
+            return (f"failed (exit {self.process.returncode}): {self.status()}; see '{ENVIRONMENT_LOG}'. If "
+                    f"'{self.interpreter}' cannot make environments, name a Python 3.11 or 3.13 as Environment Python")
         return "ready"
 
     def cancel(self) -> None:
