@@ -52,8 +52,8 @@ def parse_args(argv):
                          help="the most hands to look for in a frame (3 or more: several people); each is keyed")
     capture.add_argument("--frame-start", type=int, default=0)
     capture.add_argument("--frame-end", type=int, default=0, help="footage frame to stop before; 0: the end")
-    capture.add_argument("--samples", type=int, default=8)
-    capture.add_argument("--iterations", type=int, default=5)
+    capture.add_argument("--samples", type=int, default=0, help="hypotheses per hand and frame; 0: the checkpoint's")
+    capture.add_argument("--iterations", type=int, default=0, help="decoding iterations; 0: the checkpoint's")
     capture.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
     capture.add_argument("--backend-python", default=sys.executable,
                          help="the backend environment's Python (default: this one)")
@@ -118,7 +118,7 @@ class MainJobError(Exception):
 
 def run_job(backend, request: dict, stage_log: "StageLog", timeout: float = 3600.0):
     """Drive one CaptureJob to its end, reporting its stages; returns the job."""
-    from .backend_client import CaptureJob
+    from .core.backend_client import CaptureJob
 
     job = CaptureJob(backend, request)
     deadline = time.monotonic() + timeout
@@ -164,8 +164,8 @@ def capture(args) -> int:
     from backend.outputs import check_output
     from backend.protocol import ProtocolError
 
-    from .backend_client import BackendProcess
-    from .capture_setup import LOG_PATH, apply_capture, capture_plan, capture_request, check_settings
+    from .blender.capture_apply import apply_capture, capture_plan
+    from .blender.settings import LOG_PATH, check_settings, panel_request, start_backend
 
     started = time.monotonic()
     inputs = (args.video,) if args.video else ()
@@ -196,13 +196,13 @@ def capture(args) -> int:
     settings.footage, settings.hands, settings.max_hands = str(video), args.hands.upper(), args.max_hands
     settings.frame_start, settings.frame_end = args.frame_start, args.frame_end
     settings.samples, settings.iterations = args.samples, args.iterations
-    check_settings(context, settings)
-    plan = dataclasses.replace(capture_plan(context, settings), every_track=True)  # one built-in hand per track
-    request = capture_request(context, settings, preferences)
+    check_settings(settings)
+    plan = dataclasses.replace(capture_plan(settings), every_track=True)  # one built-in hand per track
+    request = panel_request(settings, preferences)
     # The result stays where the add-on puts it (a temporary folder): the .blend's Last Capture reads it.
     with tempfile.TemporaryDirectory(prefix="maskhand-picture-") as scratch:
         log(f"capture   {video.name} (backend log: {LOG_PATH})")
-        backend = BackendProcess(args.backend_python, REPO, LOG_PATH)
+        backend = start_backend(preferences)
         try:
             job = run_job(backend, request, stage_log)
         finally:
@@ -210,6 +210,7 @@ def capture(args) -> int:
         if job.state != "done":
             log(f"error: capture {job.state}: {job.error or ''}")
             return 1
+        log_sampling(job)
         for warning in dict.fromkeys(job.warnings):  # each once
             log(f"warning   {warning}")
         with blender_log(blender_log_path, args.verbose):
@@ -225,22 +226,33 @@ def capture(args) -> int:
         if preview:
             log("picture   the middle frame with a hand: footage | keyed hand (Cycles)")
             with blender_log(blender_log_path, args.verbose):
-                picture = write_picture(context, preview, Path(scratch), job.done, request, args.backend_python)
+                picture = write_picture(context, preview, Path(scratch), job.done, request)
             if picture:
                 written.append(picture)
     log(f"done in {time.monotonic() - started:.0f} s: wrote {', '.join(str(path) for path in written)}")
     return 0
 
 
-def write_picture(context, preview: Path, scratch: Path, done: dict, request: dict, backend_python: str):
+def log_sampling(job) -> None:
+    """The samples and iterations the capture ran with, where the backend's hello says them."""
+    from .core.sampling import KEYS, BackendSampling
+
+    sampling = BackendSampling.of_hello(job.hello)
+    samples, iterations = (sampling.effective(key, job.request.get(key)) for key in KEYS)
+    if samples and iterations:
+        log(f"sampling  {samples} samples, {iterations} iterations")
+
+
+def write_picture(context, preview: Path, scratch: Path, done: dict, request: dict):
     """The footage frame (with the backend's overlay) beside a render of the keyed hand through the footage
     camera, written to ``preview``; the steps' files go to ``scratch``. Returns the picture's path, or None."""
     import bpy
 
-    from .backend_client import BackendProcess
-    from .blender_compat import shader_nodes
-    from .capture_setup import LOG_PATH
-    from .result_file import read_capture
+    from .blender.compat import shader_nodes
+    from .blender.keying import scene_mapping
+    from .blender.settings import addon_preferences, start_backend
+    from .core.requests import still_request
+    from .core.result_file import read_capture
 
     capture = read_capture(done["result"])
     counts = {track: hand.frames_found for track, hand in capture.hands.items()}
@@ -251,11 +263,9 @@ def write_picture(context, preview: Path, scratch: Path, done: dict, request: di
     hand = capture.hands[track]
     row = int(np.flatnonzero(hand.valid)[len(np.flatnonzero(hand.valid)) // 2])  # the middle frame with a hand
     footage_frame = int(hand.frames[row])
-    still = scratch / "footage.png"
-    backend = BackendProcess(backend_python, REPO, LOG_PATH)
+    one_frame = still_request(request, footage_frame, scratch)
+    backend = start_backend(addon_preferences(context))
     try:
-        one_frame = {**request, "job": request["job"] + "p", "frame_start": footage_frame,
-                     "frame_end": footage_frame + 1, "output": str(scratch / "footage.npz"), "preview": str(still)}
         job = run_job(backend, one_frame, StageLog(open(os.devnull, "w")))
     finally:
         backend.stop()
@@ -265,8 +275,8 @@ def write_picture(context, preview: Path, scratch: Path, done: dict, request: di
     scene = context.scene
     camera = next(obj for obj in scene.objects if obj.type == "CAMERA")
     scene.camera = camera
-    scene.frame_set(int(round(scene.frame_start + (footage_frame - context.scene.maskhand.frame_start) *
-                              (scene.render.fps / scene.render.fps_base) / capture.fps)))
+    mapping = scene_mapping(scene, capture.fps, context.scene.maskhand.frame_start)
+    scene.frame_set(int(round(mapping.to_scene(footage_frame))))
     width, height = capture.image_size
     scene.render.resolution_x, scene.render.resolution_y, scene.render.resolution_percentage = width, height, 100
     scene.render.engine = "CYCLES"
@@ -280,8 +290,8 @@ def write_picture(context, preview: Path, scratch: Path, done: dict, request: di
     rendered = scratch / "render.png"
     scene.render.filepath = str(rendered)
     bpy.ops.render.render(write_still=True)
-    left, right = (np.array(bpy.data.images.load(str(path)).pixels[:]).reshape(height, width, 4)
-                   for path in (still, rendered))
+    left, right = (np.array(bpy.data.images.load(path).pixels[:]).reshape(height, width, 4)
+                   for path in (one_frame["preview"], str(rendered)))
     picture = bpy.data.images.new("MaskHand Preview", 2 * width, height)
     picture.pixels.foreach_set(np.concatenate([left, right], 1).astype(np.float32).ravel())
     partial = preview.with_name(f".{preview.stem}.partial.png")

@@ -2,12 +2,8 @@
 
 import bpy
 
-from . import panels, preferences, properties
-from .cleanup import display as cleanup_display
-from .cleanup import operators as cleanup_operators
-from .cleanup import panel as cleanup_panel
-from .cleanup import properties as cleanup_properties
-from .operators import backend, bone_map, capture, rig
+from .ui import cleanup_panel, cleanup_properties, display, panels, preferences, properties, session
+from .ui.operators import backend, bone_map, capture, cleanup, rig
 
 _classes = (
     preferences.MaskHandPreferences,
@@ -22,7 +18,7 @@ _classes = (
     *panels.classes,
     cleanup_properties.MaskHandSpan,
     cleanup_properties.MaskHandCleanupSettings,
-    *cleanup_operators.classes,
+    *cleanup.classes,
     *cleanup_panel.classes,
 )
 
@@ -33,15 +29,15 @@ def register():
     bpy.types.Scene.maskhand = bpy.props.PointerProperty(type=properties.MaskHandCaptureSettings)
     bpy.types.Scene.maskhand_cleanup = bpy.props.PointerProperty(type=cleanup_properties.MaskHandCleanupSettings)
     bpy.types.WindowManager.maskhand_job = bpy.props.PointerProperty(type=properties.MaskHandJobState)
-    bpy.app.handlers.load_post.append(cleanup_display.on_file_load)
+    bpy.app.handlers.load_post.append(display.on_file_load)
     bpy.types.VIEW3D_MT_armature_add.append(rig.menu_add_hand)
 
 
 def unregister():
     bpy.types.VIEW3D_MT_armature_add.remove(rig.menu_add_hand)
-    capture.stop_live_sessions()
-    bpy.app.handlers.load_post.remove(cleanup_display.on_file_load)
-    cleanup_display.set_colour_handler(False)
+    session.stop_live_sessions()
+    bpy.app.handlers.load_post.remove(display.on_file_load)
+    display.set_colour_handler(False)
     del bpy.types.WindowManager.maskhand_job
     del bpy.types.Scene.maskhand_cleanup
     del bpy.types.Scene.maskhand

@@ -1,14 +1,20 @@
-"""The add-on's bpy-free parts: bone-map presets, the result reader, the capture job's protocol handling."""
+"""The add-on's bpy-free core: bone-map presets, the result reader, the capture job's protocol handling, requests,
+the frame mapping and what the backend's hello says about sampling."""
+import dataclasses
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from maskhand_blender.backend_client import PROTOCOL_VERSION, CaptureJob, check_backend_setup, BackendError
-from maskhand_blender.result_file import (HandCapture, ResultFileError, nearest_track, read_capture, track_label,
-                                         track_side)
-from maskhand_blender.retarget.presets import (BUILTIN_PRESETS, JOINTS, BoneMapError, builtin_preset, load_bone_map,
-                                               save_bone_map)
+from maskhand_blender.core.backend_client import PROTOCOL_VERSION, CaptureJob, check_backend_setup, BackendError
+from maskhand_blender.core.bone_maps import (BUILTIN_PRESETS, JOINTS, BoneMapError, builtin_preset, load_bone_map,
+                                            save_bone_map)
+from maskhand_blender.core.frames import FrameMapping
+from maskhand_blender.core.requests import RESAMPLE_SAMPLES, capture_request, span_request, still_request
+from maskhand_blender.core.result_file import (HandCapture, ResultFileError, nearest_track, read_capture, track_label,
+                                              track_side)
+from maskhand_blender.core.sampling import BackendSampling
 from tests.result_files import track_arrays, write_result_file
 
 
@@ -194,3 +200,105 @@ def test_a_re_sampled_span_finds_the_captured_hand_by_where_it_is_not_by_its_nam
     assert nearest_track(list(elsewhere.hands.values()), capture.hands["right"]) is None  # no frame in common
     # The span lost the hand and found another one, two hand sizes away: not the same hand.
     assert nearest_track([span_capture.hands["right"]], capture.hands["right"]) is None
+
+
+# What a backend says in its hello about sampling: the checkpoint's own, and its rule for differing hypotheses.
+HELLO_SAMPLING = {"sampling": {"samples": 8, "iterations": 5, "temperature": 1.5},
+                  "differing_hypotheses": {"min_samples": 2, "min_iterations": 2}}
+
+
+def backend_request_fields() -> set:
+    """The fields the backend's request accepts, read from it now: a field added or renamed on either side fails."""
+    from backend.protocol import CaptureRequest
+
+    return {field.name for field in dataclasses.fields(CaptureRequest)}
+
+
+def accepted_by_backend(request: dict) -> bool:
+    from backend.protocol import CaptureRequest
+
+    CaptureRequest.from_message({"type": "capture", "protocol": PROTOCOL_VERSION, **request})
+    return set(request) <= backend_request_fields()
+
+
+def test_a_request_leaves_out_samples_and_iterations_of_0_for_the_checkpoints_own(tmp_path):
+    request = capture_request(str(tmp_path / "clip.mp4"), frame_start=3, frame_end=0, hands="right", max_hands=2,
+                              samples=0, iterations=0, temporal=True, device="cpu", mirrored=False, checkpoint="",
+                              mano_folder="")
+    assert not {"samples", "iterations", "frame_end", "checkpoint", "mano_folder"} & set(request)
+    assert (request["frame_start"], request["hands"], request["temporal"], request["mirrored"]) == (3, "right", True, False)
+    assert Path(request["output"]).name == "capture.npz" and Path(request["output"]).parent.is_dir()
+    assert accepted_by_backend(request)
+    assert capture_request("v.mp4", temporal=False)["temporal"] is False  # False is a setting, not "left out"
+
+
+def test_every_request_the_add_on_builds_names_only_fields_the_backend_accepts(tmp_path):
+    panel = capture_request(str(tmp_path / "clip.mp4"), frame_start=3, frame_end=40, hands="both", max_hands=3,
+                            samples=4, iterations=3, temporal=True, device="cpu", mirrored=True,
+                            checkpoint=str(tmp_path / "ckpt"), mano_folder=str(tmp_path / "mano"))
+    assert (panel["samples"], panel["iterations"], panel["frame_end"]) == (4, 3, 40)
+    span = span_request(panel, panel["video"], 10, 15, "left", "auto")
+    still = still_request(panel, 12, tmp_path)
+    for request in (panel, span, still):
+        assert accepted_by_backend(request), sorted(set(request) - backend_request_fields())
+    assert (span["frame_start"], span["frame_end"], span["hands"], span["samples"]) == (10, 15, "left", RESAMPLE_SAMPLES)
+    assert (span["iterations"], span["max_hands"], span["mirrored"], span["checkpoint"]) == (3, 3, True, panel["checkpoint"])
+    assert span["temporal"] is True and span["job"] != panel["job"] and Path(span["output"]).name == "span.npz"
+    assert (still["frame_start"], still["frame_end"], still["preview"]) == (12, 13, str(tmp_path / "footage.png"))
+
+
+def test_a_re_sample_of_a_capture_at_the_checkpoints_own_sampling_asks_for_more_samples_only():
+    span = span_request({"job": "a1", "video": "v.mp4", "output": "o.npz", "max_hands": 2}, "v.mp4", 4, 9, "right", "cpu")
+    assert span["samples"] == RESAMPLE_SAMPLES and "iterations" not in span   # the checkpoint's own iterations
+    assert span_request({"samples": 48}, "v.mp4", 4, 9, "right", "cpu")["samples"] == 48
+
+
+def test_the_frame_mapping_goes_both_ways_at_the_two_rates():
+    mapping = FrameMapping(footage_start=10, scene_start=1, footage_fps=30.0, scene_fps=24.0)
+    assert mapping.to_scene([10, 15, 20, 40]).tolist() == [1.0, 5.0, 9.0, 25.0]
+    assert [mapping.to_footage(frame) for frame in (1, 5, 9, 25, 5.4)] == [10, 15, 20, 40, 16]
+    assert all(mapping.to_footage(mapping.to_scene(frame)) == frame for frame in range(10, 200))
+    assert FrameMapping.of_source(json.loads(json.dumps(mapping.source_fields()))) == mapping
+    assert mapping.clip_start == -9  # footage frame 10 on scene frame 1, a clip frame per scene frame
+    same_rate = FrameMapping(0, 1, 25.0, 25.0)
+    assert same_rate.to_scene(np.arange(3)).tolist() == [1.0, 2.0, 3.0] and same_rate.to_footage(3) == 2
+
+
+def test_the_hello_says_what_0_means_and_when_hypotheses_coincide():
+    sampling = BackendSampling.of_hello(HELLO_SAMPLING)
+    assert sampling.label() == "0: the checkpoint's 8 samples, 5 iterations"
+    assert not sampling.hypotheses_coincide(0, 0) and not sampling.hypotheses_coincide(2, 2)
+    assert sampling.hypotheses_coincide(4, 1) and sampling.hypotheses_coincide(1, 0)
+    assert BackendSampling.from_json(sampling.to_json()) == sampling
+    unknown = BackendSampling.from_json("")  # no hello yet
+    assert unknown.label() == "0: the checkpoint's own samples and iterations" and not unknown.hypotheses_coincide(1, 1)
+    unreadable = BackendSampling.of_hello({**HELLO_SAMPLING, "sampling": None})
+    assert unreadable.label() == unknown.label() and unreadable.hypotheses_coincide(4, 1)
+    assert not unreadable.hypotheses_coincide(0, 0)  # the checkpoint's numbers are unknown: nothing to say
+
+
+@pytest.mark.parametrize("base, hello, expected", [
+    ({"iterations": 1}, HELLO_SAMPLING, (RESAMPLE_SAMPLES, 2)),              # raised to the rule
+    ({"iterations": 3}, HELLO_SAMPLING, (RESAMPLE_SAMPLES, 3)),              # already meets it
+    ({}, HELLO_SAMPLING, (RESAMPLE_SAMPLES, None)),                          # the checkpoint's 5 meet it
+    ({}, {"sampling": {"samples": 8, "iterations": 1, "temperature": 1.0},   # a checkpoint of one iteration
+          "differing_hypotheses": {"min_samples": 2, "min_iterations": 2}}, (RESAMPLE_SAMPLES, 2)),
+    ({"iterations": 1}, {"differing_hypotheses": {"min_samples": 40, "min_iterations": 3}, "sampling": None},
+     (40, 3)),
+    ({"iterations": 1}, {}, (RESAMPLE_SAMPLES, 1)),                          # a backend that gives no rule
+])
+def test_a_re_sample_meets_the_hellos_rule_before_the_capture_goes_out(base, hello, expected):
+    backend = FakeBackend()
+    request = span_request({"job": "a1", **base}, "v.mp4", 4, 9, "right", "cpu")
+    job = CaptureJob(backend, request, differing_hypotheses=True)
+    job.handle(message("hello", **hello))
+    (sent,) = backend.sent
+    assert (sent["samples"], sent.get("iterations")) == expected and job.request is request
+
+
+def test_a_capture_sends_its_request_as_built_whatever_the_rule():
+    backend = FakeBackend()
+    job = CaptureJob(backend, {"job": "a1", "samples": 1, "iterations": 1})
+    job.handle(message("hello", **HELLO_SAMPLING))
+    assert backend.sent == [{"type": "capture", "job": "a1", "samples": 1, "iterations": 1}]
+    assert job.hello["sampling"]["samples"] == 8

@@ -20,9 +20,27 @@ def observed(built_extension, sample_clip, tmp_path_factory):
 
 @pytest.mark.slow
 def test_the_panel_draws_its_settings_and_operators(observed):
-    assert {"footage", "max_hands", "preset", "target", "samples", "iterations", "maskhand.capture"} <= set(observed["panel_idle"])
+    assert {"footage", "max_hands", "preset", "target", "samples", "iterations", "temporal",
+            "maskhand.capture"} <= set(observed["panel_idle"])
     assert {"progress", "maskhand.cancel_capture"} <= set(observed["panel_running"])
     assert "maskhand.capture" not in observed["panel_running"]
+
+
+@pytest.mark.slow
+def test_the_panel_shows_the_checkpoints_sampling_and_when_hypotheses_coincide(observed):
+    """The numbers come from the backend's hello (Test Backend), not from the add-on."""
+    assert "0: the checkpoint's 8 samples, 5 iterations" in observed["panel_defaults"]
+    coincide = "Hypotheses coincide below 2 samples and 2 iterations: no temporal choice"
+    assert coincide in observed["panel_coinciding"] and coincide not in observed["panel_idle"]
+
+
+@pytest.mark.slow
+def test_the_default_request_leaves_sampling_to_the_checkpoint_the_backend_serves(observed):
+    request = observed["default_request"]
+    assert "samples" not in request and "iterations" not in request and request["temporal"] is True
+    checkpoint = str(REPO / "backend" / "weights" / "maskhand-k")
+    assert request["checkpoint"] == checkpoint
+    assert observed["serve_arguments"] == ["--checkpoint", checkpoint]
 
 
 @pytest.mark.slow
@@ -126,6 +144,7 @@ def test_resampling_a_span_replaces_only_that_span(observed):
     assert outcome == "FINISHED" and message.startswith("MaskHand: re-sampled frames"), observed["resample"]
     request = observed["resample_request"]
     assert request["hands"] == "right" and request["samples"] >= 32 and request["temporal"] is True
+    assert request["iterations"] == 2  # the capture's, which already meets the backend's rule
     assert request["frame_end"] > request["frame_start"]
     assert observed["resample_outside_unchanged"] and observed["resample_inside_changed"]
 

@@ -1,9 +1,9 @@
 """Uncertainty spans, confidence-weighted smoothing and gap filling, without Blender."""
 import numpy as np
 
-from maskhand_blender.cleanup.filters import confidence_weights, fill_gaps, smooth_quaternions
-from maskhand_blender.cleanup.spans import uncertain_spans
-from maskhand_blender.retarget.rotations import axis_angle_to_matrix, matrix_to_quaternion, quaternion_to_matrix
+from maskhand_blender.core.filters import confidence_weights, fill_gaps, smooth_quaternions
+from maskhand_blender.core.rotations import axis_angle_to_matrix, matrix_to_quaternion, quaternion_to_matrix
+from maskhand_blender.core.spans import uncertain_spans
 
 
 def angles_deg(a, b):

@@ -2,10 +2,10 @@
 import numpy as np
 import pytest
 
-from maskhand_blender.retarget.rotations import (axis_angle_to_matrix, continuous_quaternions, matrix_to_quaternion,
-                                                 quaternion_to_matrix, rotation_between)
-from maskhand_blender.retarget.solve import ArmatureRest, HandRest, RetargetError, retarget, world_rotations
-from maskhand_blender.hand_data import load_hand_rest
+from maskhand_blender.core.hand_data import load_hand_rest
+from maskhand_blender.core.retarget import ArmatureRest, HandRest, RetargetError, retarget, world_rotations
+from maskhand_blender.core.rotations import (axis_angle_to_matrix, continuous_quaternions, matrix_to_quaternion,
+                                             quaternion_to_matrix, rotation_between)
 
 PALM = "palm.index"  # an unmapped bone between the wrist and the index finger, as Rigify has
 

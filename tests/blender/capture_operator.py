@@ -2,7 +2,7 @@
 
 argv: extension zip, MaskHand folder, sample clip. Prints one JSON line of observations.
 Modal operators need a window, which background Blender lacks; the operator is a thin shell
-over ``CaptureSession``, which this script drives the way the operator's timer does.
+over ``BackendSession``, which this script drives the way the operator's timer does.
 """
 import dataclasses
 import json
@@ -18,11 +18,14 @@ from tests.result_files import track_arrays, write_result_file
 
 zip_path, repo, clip = sys.argv[1:4]
 install(zip_path)
-capture_ops = submodule("operators.capture")
-setup = submodule("capture_setup")
-panels = submodule("panels")
+capture_ops = submodule("ui.operators.capture")
+setup = submodule("blender.settings")
+capture_apply = submodule("blender.capture_apply")
+panels = submodule("ui.panels")
 preferences = bpy.context.preferences.addons["bl_ext.user_default.maskhand"].preferences
 preferences.backend_folder, preferences.backend_python, preferences.device = repo, sys.executable, "CPU"
+# The bundled checkpoint named in Preferences: the backend serves it (--checkpoint) and its hello describes it.
+preferences.checkpoint = str(Path(repo) / "backend" / "weights" / "maskhand-k")
 results = {}
 
 
@@ -54,6 +57,7 @@ class RecordingLayout:
 
     def label(self, text="", **_):
         self.labels.append(text)
+        self.drawn.append(text)
 
     def template_list(self, list_type, _list_id, data, collection, active_data, active_name, **_):
         """Draws each item with the registered UIList's own draw_item, recording its labels as one line."""
@@ -82,6 +86,7 @@ def scene_state():
 
 def run_session(cancel_at_stage=None, timeout=600):
     session = capture_ops.capture_session(bpy.context)
+    results["serve_arguments"] = session.job.backend.process.args[3:]
     deadline = time.monotonic() + timeout
     while not session.step(bpy.context):
         if cancel_at_stage and bpy.context.window_manager.maskhand_job.stage == cancel_at_stage:
@@ -95,7 +100,12 @@ bpy.ops.wm.read_homefile(use_factory_startup=True)
 results["test_backend"] = sorted(bpy.ops.maskhand.test_backend())
 results["hello"] = preferences.last_hello
 settings = bpy.context.scene.maskhand
-settings.footage, settings.hands, settings.samples, settings.iterations = clip, "BOTH", 4, 2
+settings.footage, settings.hands = clip, "BOTH"
+results["panel_defaults"] = draw_panels()
+results["default_request"] = setup.panel_request(settings, preferences)
+settings.samples, settings.iterations = 4, 1
+results["panel_coinciding"] = draw_panels()
+settings.samples, settings.iterations = 4, 2
 results["panel_idle"] = draw_panels()
 bpy.context.window_manager.maskhand_job.running = True
 results["panel_running"] = draw_panels()
@@ -118,9 +128,8 @@ results["new_objects"] = sorted(set(scene_state()["objects"]) - set(before["obje
 results["last_result"] = settings.last_result
 
 # Re-sample one span of the right hand: only that span's keys change.
-cleanup_ops = submodule("cleanup.operators")
-curves_module = submodule("cleanup.curves")
-display = submodule("cleanup.display")
+cleanup_ops = submodule("ui.operators.cleanup")
+curves_module = submodule("blender.curves")
 right = bpy.data.objects["MaskHand Right"]
 for obj in bpy.context.view_layer.objects:
     obj.select_set(False)
@@ -139,10 +148,10 @@ span = cleanup.spans[cleanup.active_span]
 results["resample_span"] = [span.frame_start, span.frame_end]
 before = {bone: curves.quaternions(bone) for bone in curves.rotations}
 session = cleanup_ops.resample_session(bpy.context)
-results["resample_request"] = {k: session.job.request[k] for k in ("frame_start", "frame_end", "hands", "samples",
-                                                                   "temporal")}
 while not session.step(bpy.context):
     time.sleep(0.05)
+results["resample_request"] = {k: session.job.request.get(k) for k in ("frame_start", "frame_end", "hands", "samples",
+                                                                       "iterations", "temporal")}
 results["resample"] = list(session.finish(bpy.context))
 after = curves_module.HandCurves.of(right)
 outside_same, inside_changed = True, False
@@ -259,7 +268,7 @@ three = write_result_file(folder / "three tracks.npz", {
     "right": track_arrays(frames, np.ones(10, bool), bend=0.3), "left": track_arrays(frames, np.ones(10, bool)),
     "right_2": track_arrays(frames, some, score=0.6, bend=-0.4)})
 results["key_track_before_a_capture"] = operator_outcome(bpy.ops.maskhand.key_track)
-second = submodule("rig").add_hand(bpy.context, "right", "Second Hand")
+second = submodule("blender.rig").add_hand(bpy.context, "right", "Second Hand")
 second.animation_data_create().action = bpy.data.actions.new("Wave")
 second.keyframe_insert("location", frame=1)
 results["three_import"] = operator_outcome(bpy.ops.maskhand.import_result, filepath=str(three))
@@ -275,13 +284,13 @@ results["key_track_first_unchanged"] = action_state(rig) == first_before
 results["key_track_second_before"], results["key_track_second"] = second_before, action_state(second)
 results["key_track_wave_unchanged"] = (bpy.data.actions["Wave"].layers[0].strips[0].channelbags[0]
                                        .fcurves[0].keyframe_points[0].co[0] == 1.0)
-source = json.loads(second.animation_data.action[submodule("capture_import").CAPTURE_PROPERTY])
+source = json.loads(second.animation_data.action[submodule("blender.capture_import").CAPTURE_PROPERTY])
 span = type("Span", (), {"frame_start": 3.0, "frame_end": 5.0})()
-request, _ = submodule("cleanup.resample").resample_request(bpy.context, second, span)
+request, _ = submodule("blender.resample").resample_request(bpy.context, second, span)
 results["key_track_source"] = {"track": source["track"], "resample_hands": request["hands"]}
 source["side"] = source.pop("track")  # an action keyed before tracks had names
-second.animation_data.action[submodule("capture_import").CAPTURE_PROPERTY] = json.dumps(source)
-results["resample_side_only"] = submodule("cleanup.resample").resample_request(bpy.context, second, span)[0]["hands"]
+second.animation_data.action[submodule("blender.capture_import").CAPTURE_PROPERTY] = json.dumps(source)
+results["resample_side_only"] = submodule("blender.resample").resample_request(bpy.context, second, span)[0]["hands"]
 
 # The same track again: with no target (MaskHand Hand preset) onto a new hand; onto the rig that plays the right
 # track, with its own detected flag; and what stops it, each with a clear message.
@@ -304,15 +313,15 @@ results["key_track_errors"]["track_gone"] = operator_outcome(bpy.ops.maskhand.ke
 
 # The headless job keys every track, one built-in hand each.
 state = scene_state()
-plan = dataclasses.replace(setup.capture_plan(bpy.context, settings), every_track=True)
-results["every_track"] = setup.apply_capture(bpy.context, plan, str(three))
+plan = dataclasses.replace(capture_apply.capture_plan(settings), every_track=True)
+results["every_track"] = capture_apply.apply_capture(bpy.context, plan, str(three))
 results["every_track_added"] = sorted(set(scene_state()["objects"]) - set(state["objects"]))
 
 # Both hands onto one armature (a character): one import keys the right hand as its action and the left as an
 # NLA strip, and the summary names both.
 bpy.ops.wm.read_homefile(use_factory_startup=True)
 settings = bpy.context.scene.maskhand
-hands = [submodule("rig").add_hand(bpy.context, side) for side in ("right", "left")]
+hands = [submodule("blender.rig").add_hand(bpy.context, side) for side in ("right", "left")]
 bpy.ops.object.select_all(action="DESELECT")
 for hand in hands:
     hand.select_set(True)

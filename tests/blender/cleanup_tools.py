@@ -15,13 +15,14 @@ from addon import install, report, submodule
 
 install(sys.argv[1])
 out = Path(sys.argv[2])
-rig_module = submodule("rig")
-result_file = submodule("result_file")
-capture_import = submodule("capture_import")
-presets = submodule("retarget.presets")
-rotations = submodule("retarget.rotations")
-curves_module = submodule("cleanup.curves")
-display = submodule("cleanup.display")
+rig_module = submodule("blender.rig")
+result_file = submodule("core.result_file")
+capture_import = submodule("blender.capture_import")
+presets = submodule("core.bone_maps")
+rotations = submodule("core.rotations")
+curves_module = submodule("blender.curves")
+keyframes = submodule("blender.keyframes")
+display = submodule("ui.display")
 
 FRAMES, NOISY, MISSING = 90, slice(20, 30), slice(50, 55)
 rng = np.random.default_rng(5)
@@ -128,7 +129,7 @@ results["select"] = sorted(bpy.ops.maskhand.select_unsure_keys())
 curve = curves_module.HandCurves.of(rig).rotations["index2.R"][0]
 selected = np.zeros(len(curve.keyframe_points), bool)
 curve.keyframe_points.foreach_get("select_control_point", selected)
-keyed, _ = curves_module.curve_keys(curve)
+keyed, _ = keyframes.curve_keys(curve)
 results["selected_frames"] = keyed[selected].tolist()
 
 # Delete the unsure keys of one span only, on a fresh capture: the other span is untouched.

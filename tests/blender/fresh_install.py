@@ -15,7 +15,7 @@ from addon import install, report, submodule
 zip_path, clip = sys.argv[1:3]
 results = {"checkout_in_reach": importlib.util.find_spec("backend") is not None}
 install(zip_path)
-environment = submodule("backend_environment")
+environment = submodule("blender.backend_environment")
 preferences = bpy.context.preferences.addons["bl_ext.user_default.maskhand"].preferences
 folder, python = environment.backend_paths(preferences)
 results.update(backend_folder=folder, backend_python=python, python_before=Path(python).is_file())
@@ -33,7 +33,7 @@ bpy.ops.wm.read_homefile(use_factory_startup=True)
 preferences.device = "CPU"
 settings = bpy.context.scene.maskhand
 settings.footage, settings.hands, settings.samples, settings.iterations = clip, "RIGHT", 2, 2
-session = submodule("operators.capture").capture_session(bpy.context)
+session = submodule("ui.operators.capture").capture_session(bpy.context)
 deadline = time.monotonic() + 600
 while not session.step(bpy.context):
     assert time.monotonic() < deadline, "the capture did not end"

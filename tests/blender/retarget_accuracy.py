@@ -16,13 +16,13 @@ import addon_utils  # importable once bpy is
 from addon import install, report, submodule
 
 install(sys.argv[1])
-solve = submodule("retarget.solve")
-rotations = submodule("retarget.rotations")
-presets = submodule("retarget.presets")
-apply = submodule("retarget.apply")
-hand_data = submodule("hand_data")
-rig_module = submodule("rig")
-result_file = submodule("result_file")
+solve = submodule("core.retarget")
+rotations = submodule("core.rotations")
+presets = submodule("core.bone_maps")
+apply = submodule("blender.keying")
+hand_data = submodule("core.hand_data")
+rig_module = submodule("blender.rig")
+result_file = submodule("core.result_file")
 
 FRAMES = 24
 rng = np.random.default_rng(11)
@@ -47,7 +47,7 @@ def worst_angle(rig, side, pose, bone_map, follow=lambda name: name):
     rest = hand_data.load_hand_rest(side)
     hand = capture_for(side, pose)
     scene = bpy.context.scene
-    frames = apply.scene_frames(hand.frames, scene.render.fps / scene.render.fps_base, scene)  # one key per frame
+    frames = apply.scene_mapping(scene, scene.render.fps / scene.render.fps_base, 0).to_scene(hand.frames)  # a key a frame
     summary = apply.key_hand(rig, hand, bone_map, rest, frames, "test", key_location=bone_map.key_wrist)
     summary["writer"].assign(rig)
     names = bone_map.bone_names(side)

@@ -1,1 +1,0 @@
-"""The add-on's operators: capture (modal), rig, backend set-up."""

@@ -1,1 +1,0 @@
-"""Retargeting: bpy-free math and rig presets (``solve``, ``presets``), and the thin Blender layer (``apply``)."""
