@@ -161,8 +161,8 @@ def capture(args) -> int:
 
     import addon_utils  # importable once bpy is
 
-    from backend.outputs import check_output
-    from backend.protocol import ProtocolError
+    from backend.capture.outputs import check_output
+    from backend.capture.protocol import ProtocolError
 
     from .blender.capture_apply import apply_capture, capture_plan
     from .blender.settings import LOG_PATH, check_settings, panel_request, start_backend

@@ -209,13 +209,13 @@ HELLO_SAMPLING = {"sampling": {"samples": 8, "iterations": 5, "temperature": 1.5
 
 def backend_request_fields() -> set:
     """The fields the backend's request accepts, read from it now: a field added or renamed on either side fails."""
-    from backend.protocol import CaptureRequest
+    from backend.capture.protocol import CaptureRequest
 
     return {field.name for field in dataclasses.fields(CaptureRequest)}
 
 
 def accepted_by_backend(request: dict) -> bool:
-    from backend.protocol import CaptureRequest
+    from backend.capture.protocol import CaptureRequest
 
     CaptureRequest.from_message({"type": "capture", "protocol": PROTOCOL_VERSION, **request})
     return set(request) <= backend_request_fields()

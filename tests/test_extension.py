@@ -25,7 +25,8 @@ def result_line(completed):
 def test_zip_holds_the_package_and_manifest(built_extension):
     with zipfile.ZipFile(built_extension) as archive:
         names = set(archive.namelist())
-    assert {"blender_manifest.toml", "__init__.py", "preferences.py"} <= names
+    assert {"blender_manifest.toml", "__init__.py", "registration.py", "core/requests.py", "ui/preferences.py",
+            "data/bone_maps/builtin.json", "data/builtin_hand.npz"} <= names
     assert not any("__pycache__" in name for name in names)
     assert not set(build.CHECKOUT_ONLY) & names
 

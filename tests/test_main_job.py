@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
+from backend.capture.result import read_result
 from backend.metrics import bend_angles_deg
-from backend.result import read_result
 from tests.conftest import REPO, needs_blender
 
 pytestmark = pytest.mark.blender

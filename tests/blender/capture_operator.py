@@ -86,7 +86,8 @@ def scene_state():
 
 def run_session(cancel_at_stage=None, timeout=600):
     session = capture_ops.capture_session(bpy.context)
-    results["serve_arguments"] = session.job.backend.process.args[3:]
+    arguments = session.job.backend.process.args
+    results["serve_arguments"] = arguments[arguments.index("serve") + 1:]
     deadline = time.monotonic() + timeout
     while not session.step(bpy.context):
         if cancel_at_stage and bpy.context.window_manager.maskhand_job.stage == cancel_at_stage:
