@@ -25,11 +25,19 @@ MANIFEST = ROOT / "blender_manifest.toml"
 # (`python -m maskhand_blender capture`) renders the sample clip with tools/ and checks paths with backend/.
 CHECKOUT_ONLY = ("__main__.py",)
 # What the backend needs that is ours, carried in the zip beside the add-on: the code and default weights,
-# the bootstrap that makes its environment, and the pinned requirements it installs. Not the
-# regression baseline's weights (tests and benches only).
+# the bootstrap that makes its environment, and the pinned requirements it installs.
 BUNDLED = ("backend", "tools/bootstrap.py", "requirements/backend.txt", "requirements/onnxruntime-cpu.txt",
            "requirements/onnxruntime-gpu.txt")
-BUNDLE_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "baseline")
+# Left out of the bundle: the training side (the capture service never imports it) and the regression
+# baseline's weights (tests and benches only).
+BUNDLE_LEFT_OUT = ("backend/training", "backend/weights/baseline")
+
+
+def bundle_ignore(folder: str, names: list[str]) -> set[str]:
+    """``shutil.copytree``'s ignore for BUNDLED folders: compiled files, and the BUNDLE_LEFT_OUT paths."""
+    here = Path(folder).relative_to(ROOT)
+    return {name for name in names
+            if name == "__pycache__" or name.endswith(".pyc") or (here / name).as_posix() in BUNDLE_LEFT_OUT}
 
 
 class BuildError(Exception):
@@ -67,7 +75,7 @@ def build(output_dir: Path) -> Path:
         for name in BUNDLED:
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             if (ROOT / name).is_dir():
-                shutil.copytree(ROOT / name, source / name, ignore=BUNDLE_IGNORE)
+                shutil.copytree(ROOT / name, source / name, ignore=bundle_ignore)
             else:
                 shutil.copy2(ROOT / name, source / name)
         run_tool("build", "--source-dir", str(source), "--output-filepath", str(zip_path))

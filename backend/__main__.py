@@ -2,6 +2,9 @@
 
     python -m backend capture VIDEO -o result.npz [--preview preview.mp4] [options]
     python -m backend serve [--checkpoint DIR] [--mano-folder DIR]     # the add-on's subprocess service
+
+Training and evaluation are the researcher's commands: ``python -m backend.training.train``, ``.evaluate``,
+``.calibrate``, ``.export_onnx`` (backend/training).
 """
 from __future__ import annotations
 
@@ -16,18 +19,17 @@ def parse_frames(text: str) -> tuple:
 
 
 def capture_command(args: argparse.Namespace) -> int:
-    from .pipeline import run_capture
-    from .protocol import CaptureRequest, ProtocolError
+    from .capture.pipeline import run_capture
+    from .capture.protocol import CaptureRequest, ProtocolError
 
     frame_start, frame_end = parse_frames(args.frames)
     try:
         request = CaptureRequest(job=uuid.uuid4().hex[:8], video=args.video, output=args.output,
                                  frame_start=frame_start, frame_end=frame_end, hands=args.hands, max_hands=args.max_hands,
-                                 samples=args.samples,
-                                 iterations=args.iterations, temperature=args.temperature, temporal=not args.no_temporal,
-                                 refine=not args.no_refine,
-                                 device=args.device, engine=args.engine, checkpoint=args.checkpoint,
-                                 mano_folder=args.mano_folder, mirrored=args.mirrored, preview=args.preview)
+                                 samples=args.samples, iterations=args.iterations, temperature=args.temperature,
+                                 temporal=not args.no_temporal, refine=not args.no_refine, device=args.device,
+                                 engine=args.engine, checkpoint=args.checkpoint, mano_folder=args.mano_folder,
+                                 mirrored=args.mirrored, preview=args.preview)
         request.validate()
         summary = run_capture(request, progress=ProgressBar(sys.stderr),
                               warn=lambda code, message: print(f"warning [{code}]: {message}", file=sys.stderr))
@@ -68,8 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     capture.add_argument("--hands", choices=("left", "right", "both"), default="both")
     capture.add_argument("--max-hands", type=int, default=2,
                          help="the most hands to look for in a frame, of any side (3 or more: several people)")
-    capture.add_argument("--samples", type=int, default=8, help="K hypotheses per hand (uncertainty, temporal mode)")
-    capture.add_argument("--iterations", type=int, default=5, help="T decoding iterations (quality vs speed)")
+    capture.add_argument("--samples", type=int,
+                         help="K hypotheses per hand (uncertainty, temporal mode; default: the checkpoint's)")
+    capture.add_argument("--iterations", type=int,
+                         help="T decoding iterations (quality vs speed; default: the checkpoint's)")
     capture.add_argument("--temperature", type=float,
                          help="temperature of the hypotheses' draws (default: the checkpoint's; 0: greedy)")
     capture.add_argument("--no-temporal", action="store_true", help="pick each frame's best hypothesis on its own")
@@ -86,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--mano-folder")
     args = parser.parse_args(argv)
     if args.command == "serve":
-        from .server import main as serve_main
+        from .capture.server import main as serve_main
 
         return serve_main(args.checkpoint, args.mano_folder)
     return capture_command(args)

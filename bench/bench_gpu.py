@@ -64,7 +64,7 @@ def main() -> int:
                "pipeline_onnx_k1": lambda clip, folder: pipeline_fps(clip, "onnx", folder / "a.npz", device="cuda"),
                "pipeline_torch_k1": lambda clip, folder: pipeline_fps(clip, "torch", folder / "b.npz", device="cuda"),
                "pipeline_torch_defaults": lambda clip, folder: pipeline_fps(clip, "torch", folder / "c.npz",
-                                                                            device="cuda", samples=8)}
+                                                                            device="cuda", samples=None)}
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
         clip = make_clip(folder / "clip.mp4", args.frames)

@@ -7,12 +7,12 @@ test1.jpg), so MediaPipe tracks two hands in every frame. Measured in one run, o
 clip: legacy MediaPipe alone (mediapipe 0.10.21's solutions.hands: detection + landmarks, what
 any pipeline must do, and the base of every ratio), our detector alone (the same networks in ONNX
 Runtime, backend.detect.hands), the whole pipeline
-with the torch engine and with the ONNX engine (T=5, K=1, temporal mode off as K=1 leaves
-nothing to choose), and with torch unrefined (--no-refine: what backend.refine costs), as
+with the torch engine and with the ONNX engine (the checkpoint's T, K=1: no temporal choice, as K=1 leaves
+nothing to choose), and with torch unrefined (--no-refine: what backend.capture.refine costs), as
 frames per second and as ratios to MediaPipe alone. Each is timed as
 a job: from opening the footage to its last result (the detector's and the model's start
 included), in interleaved rounds whose medians are reported. Memory: peak
-resident memory of a pipeline process with the default settings (K=8, temporal mode) on the
+resident memory of a pipeline process with the default settings (the checkpoint's K, temporal mode) on the
 clip and on the same clip ten times longer, the median of three processes each.
 """
 from __future__ import annotations
@@ -51,7 +51,7 @@ def detector_alone(clip: Path, legacy: bool, threads: int = 0, device: str = "cp
     ONNX Runtime on ``device`` with ``threads`` CPU threads, 0 for all cores)."""
     from backend.detect.hands import HandDetector
     from backend.detect.mediapipe_hands import MediaPipeHands
-    from backend.pipeline import open_footage
+    from backend.capture.footage import open_footage
 
     # Timed like a pipeline job: from opening the footage to the last detection, the detector's start included.
     started, count = time.perf_counter(), 0
@@ -65,22 +65,23 @@ def detector_alone(clip: Path, legacy: bool, threads: int = 0, device: str = "cp
 
 
 def pipeline_fps(clip: Path, engine: str, out: Path, refine: bool = True, device: str = "cpu",
-                 samples: int = 1) -> float:
-    """Frames per second of a whole capture job at T=5 with ``samples`` hypotheses (temporal mode when several)."""
-    from backend.pipeline import run_capture
-    from backend.protocol import CaptureRequest
+                 samples: int | None = 1) -> float:
+    """Frames per second of a whole capture job at the checkpoint's T with ``samples`` hypotheses (None: the
+    checkpoint's K; temporal mode where they differ)."""
+    from backend.capture.pipeline import run_capture
+    from backend.capture.protocol import CaptureRequest
 
-    request = CaptureRequest(job="bench", video=str(clip), output=str(out), samples=samples, iterations=5,
-                             temporal=samples > 1, engine=engine, device=device, refine=refine)
+    request = CaptureRequest(job="bench", video=str(clip), output=str(out), samples=samples, engine=engine,
+                             device=device, refine=refine)
     started = time.perf_counter()
     summary = run_capture(request)
     return summary["frames"] / (time.perf_counter() - started)
 
 
 def peak_memory_mb(clip: Path, out: Path) -> float:
-    # The product's defaults (K=8 hypotheses, temporal mode), which keep the most per frame.
-    code = ("import resource, sys; sys.path.insert(0, %r); from backend.pipeline import run_capture; "
-            "from backend.protocol import CaptureRequest; run_capture(CaptureRequest(job='m', video=%r, output=%r, "
+    # The product's defaults (the checkpoint's K hypotheses, temporal mode), which keep the most per frame.
+    code = ("import resource, sys; sys.path.insert(0, %r); from backend.capture.pipeline import run_capture; "
+            "from backend.capture.protocol import CaptureRequest; run_capture(CaptureRequest(job='m', video=%r, output=%r, "
             "device='cpu')); print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
             % (str(REPO), str(clip), str(out)))
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

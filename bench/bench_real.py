@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_real.py
 
-Runs ``backend.evaluate_real`` on ../shared/data/realworld_dev (300 real frames of a left hand;
+Runs ``backend.training.evaluate_real`` on ../shared/data/realworld_dev (300 real frames of a left hand;
 non-commercial research licence: measured on, never fitted to, never copied): the whole pipeline
 at the defaults and at K=1, MediaPipe 0.10.21's world landmarks, and the built-in hand fitted to
 them. Writes bench/results/real.json and the real-footage section of docs/evaluation.md (the
@@ -20,8 +20,8 @@ DATA = REPO.parent / "shared" / "data" / "realworld_dev"
 
 
 def main() -> int:
-    from backend.evaluate import REAL_RESULTS, write_markdown
-    from backend.evaluate_real import evaluate_real, to_markdown
+    from backend.training.evaluate import REAL_RESULTS, write_markdown
+    from backend.training.evaluate_real import evaluate_real, to_markdown
 
     if not (DATA / "annotations.npz").is_file():
         raise SystemExit(f"no real frames at {DATA} (../shared/data is absent)")

@@ -43,9 +43,9 @@ def plain_mediapipe(photo: Path) -> list:
 
 def product(photo: Path, max_hands: int) -> list:
     """[(side, keypoints (21, 2))] from the product's capture of a still."""
-    from backend.pipeline import run_capture
-    from backend.protocol import CaptureRequest
-    from backend.result import read_result, track_side
+    from backend.capture.pipeline import run_capture
+    from backend.capture.protocol import CaptureRequest
+    from backend.capture.result import read_result, track_side
 
     with tempfile.TemporaryDirectory() as folder:
         output = Path(folder) / "result.npz"

@@ -5,8 +5,8 @@
 Each sequence moves a hand smoothly from one sampled pose to another (finger and wrist
 rotations interpolated), seen by a fixed camera; every frame gets fresh detector errors, and
 one finger is occluded for a third of the sequence. Both modes see the same candidates per
-frame (the sampler's answer and its K=8 hypotheses); per-frame keeps the answer, temporal
-weighs them by their forward-backward probability along the motion (backend.temporal). Reported: jitter (mean
+frame (the sampler's answer and its K hypotheses, the checkpoint's own K); per-frame keeps the answer, temporal
+weighs them by their forward-backward probability along the motion (backend.capture.temporal). Reported: jitter (mean
 frame-to-frame rotation of the finger joints beyond the true motion, degrees per frame) and
 accuracy (mean finger joint angle error, degrees), and their ratios temporal / per-frame.
 """
@@ -28,7 +28,7 @@ RESULTS = REPO / "bench" / "results" / "temporal.json"
 def make_sequence(rng, reading_rng, hand, frames: int):
     """A motion's poses and its detections: 2D cues, confidences and MediaPipe-like 3D readings (depth, world), drawn
     from ``reading_rng`` so the 2D cues of a seed are the ones the temporal weights were chosen on."""
-    from backend.data.synthetic import (FINGER_KEYPOINTS, detector_errors, landmark_3d_errors, sample_finger_pose,
+    from backend.training.data.synthetic import (FINGER_KEYPOINTS, detector_errors, landmark_3d_errors, sample_finger_pose,
                                         sample_global_orientation)
 
     ends = [np.concatenate([sample_global_orientation(rng, 1)[:, None], sample_finger_pose(rng, 1)], 1)[0]
@@ -69,7 +69,7 @@ def main() -> int:
     from backend.hand_model import load_hand_model
     from backend.maskhand.model import MaskHand
     from backend.maskhand.sampling import TorchEngine, candidates, sample
-    from backend.temporal import temporal_weights, weighted_poses
+    from backend.capture.temporal import temporal_weights, weighted_poses
 
     torch.set_num_threads(2)
     model = MaskHand.load()
@@ -81,10 +81,8 @@ def main() -> int:
     for _ in range(args.sequences):
         truth, keypoints, confidence, depth, world = make_sequence(rng, reading_rng, hand, args.frames)
         cues, _ = crop_cues(keypoints, confidence, np.ones(args.frames, bool), depth, world)
-        result = sample(engine, torch.as_tensor(cues), samples=8, generator=generator, hand=model.hand,
-                        temperature=model.config.sampling.temperature,
-                        reprojection_rank_weight=model.config.sampling.reprojection_rank_weight,
-                        greedy_first=model.config.sampling.greedy_first)
+        result = sample(engine, torch.as_tensor(cues), model.config.sampling, generator=generator, hand=model.hand,
+                        focal_crop=model.config.focal_crop)
         samples, scores, _ = (tensor.double().numpy() for tensor in candidates(result))
         weights = temporal_weights(samples, scores, np.ones(args.frames, bool))
         poses = {"per_frame": samples[:, 0],  # the sampler's own answer per frame

@@ -1,9 +1,9 @@
-"""The built-in hand in random poses of the kind it trains on (backend.data.synthetic), for tests that need a hand's
+"""The built-in hand in random poses of the kind it trains on (backend.training.data.synthetic), for tests that need a hand's
 keypoints with known truth."""
 import numpy as np
 import torch
 
-from backend.data.synthetic import sample_finger_pose, sample_global_orientation
+from backend.training.data.synthetic import sample_finger_pose, sample_global_orientation
 from backend.hand_model import load_hand_model
 
 

@@ -1,4 +1,4 @@
-"""Faults across the process boundary, seen from the add-on's client (maskhand_blender.backend_client):
+"""Faults across the process boundary, seen from the add-on's client (maskhand_blender.core.backend_client):
 each ends in one clear message, and the next capture works.
 
 The real backend is killed mid-job, cancelled while loading its model and given an output it
@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from maskhand_blender.backend_client import BackendProcess, CaptureJob
+from maskhand_blender.core.backend_client import BackendProcess, CaptureJob
 from tests.conftest import REPO
 
 

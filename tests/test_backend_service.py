@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from backend.result import read_result
+from backend.capture.result import read_result
 from tests.backend_process import BackendProcess
 from tests.footage import write_video
 
@@ -54,6 +54,8 @@ def test_hello_comes_first(backend):
     assert hello["type"] == "hello" and hello["protocol"] == 1
     assert hello["model"] == "maskhand-k" and hello["device"] in ("cpu", "cuda")
     assert hello["engines"] == ["torch", "onnx"] and hello["mano_found"] is False
+    assert set(hello["sampling"]) == {"samples", "iterations", "temperature"}  # the checkpoint's own
+    assert hello["differing_hypotheses"] == {"min_samples": 2, "min_iterations": 2}
     assert open_sockets(hello["pid"]) == []  # the service talks over pipes only
 
 
@@ -99,7 +101,7 @@ def test_capture_a_clip_with_hands(backend, clip_with_hands, tmp_path):
     assert all(a["frame"] <= b["frame"] for a, b in zip(progress, progress[1:]))
     stages = [m["stage"] for m in progress]
     assert stages.index("smoothing") > stages.index("loading")
-    # The network gets 2 frames, then 4, then the last 2 of the 8 (backend.pipeline.chunk_ends).
+    # The network gets 2 frames, then 4, then the last 2 of the 8 (backend.capture.tracking.chunk_ends).
     assert [m["frame"] for m in progress if m["stage"] == "capturing"] == [2, 6]
     result = read_result(output)
     assert result["header"]["image_size"].tolist() == [640, 480]
@@ -128,6 +130,19 @@ def test_no_hands_is_a_warning_not_an_error_and_cuda_falls_back(backend, clip_wi
         assert "cuda_unavailable" in codes and messages[-1]["device"] == "cpu"
     result = read_result(output)
     assert not result["left"]["valid"].any() and len(result["left"]["frames"]) == 24
+
+
+def test_hypotheses_that_coincide_get_one_warning_and_the_job_runs(backend, clip_with_hands, tmp_path):
+    backend.next()
+    backend.send("capture", job="t1", video=str(clip_with_hands), output=str(tmp_path / "t1.npz"), samples=3,
+                 iterations=1)
+    messages = backend.until_end("t1")
+    assert messages[-1]["type"] == "done", messages[-1]
+    warnings = [m for m in messages if m["type"] == "warning"]
+    assert [m["code"] for m in warnings] == ["hypotheses_coincide"]
+    assert "coincide at fewer than 2 iterations" in warnings[0]["message"]
+    result = read_result(tmp_path / "t1.npz")
+    assert result["right"]["valid"].sum() >= 6
 
 
 def test_cancel_in_the_middle_then_the_next_job_runs(backend, long_clip, clip_without_hands, tmp_path):
@@ -190,6 +205,10 @@ def test_each_bad_input_gets_its_code_and_the_server_survives(backend, clip_with
     backend.send("capture", job="typed", video=str(clip_without_hands), output=str(tmp_path / "t.npz"), samples=2.5)
     end = backend.until_end("typed")[-1]
     assert end["code"] == "bad_request" and "samples" in end["message"]
+    backend.send("capture", job="misspelt", video=str(clip_without_hands), output=str(tmp_path / "m.npz"), sample=2)
+    end = backend.until_end("misspelt")[-1]
+    assert end["code"] == "bad_request" and "'sample'" in end["message"] and "samples" in end["message"]
+    assert not (tmp_path / "m.npz").exists()
     backend.process.stdin.write(json.dumps({"type": "capture", "protocol": 2, "job": "future"}) + "\n")
     backend.process.stdin.flush()
     end = backend.until_end("future")[-1]
@@ -250,7 +269,7 @@ def test_busy_while_a_job_runs_and_shutdown_stops_it(backend, long_clip, tmp_pat
 
 
 def test_protocol_document_lists_every_message_and_code():
-    from backend import protocol
+    from backend.capture import protocol
     from tests.conftest import REPO
 
     document = (REPO / "docs" / "protocol.md").read_text()
@@ -261,11 +280,11 @@ def test_protocol_document_lists_every_message_and_code():
 def test_a_request_without_temperature_samples_at_the_checkpoints():
     import torch
 
-    from backend.data.synthetic import SyntheticHands
-    from backend.data.training_batch import from_synthetic
+    from backend.training.data.synthetic import SyntheticHands
+    from backend.training.data.training_batch import from_synthetic
     from backend.maskhand.model import DEFAULT_CHECKPOINT, read_config
-    from backend.pipeline import PoseEstimator
-    from backend.protocol import CaptureRequest, ProtocolError
+    from backend.capture.estimation import PoseEstimator
+    from backend.capture.protocol import CaptureRequest, ProtocolError
 
     message = {"job": "j", "video": "clip.mp4", "output": "out.npz"}
     assert CaptureRequest.from_message(message).temperature is None
@@ -275,7 +294,7 @@ def test_a_request_without_temperature_samples_at_the_checkpoints():
 
     def tokens(**fields):  # each estimator starts its own generator from the same seed
         request = CaptureRequest.from_message({**message, **fields})
-        return PoseEstimator(request, "cpu", warn=lambda *_: None).estimate(cues, request).tokens
+        return PoseEstimator(request, "cpu", warn=lambda *_: None).estimate(cues).tokens
 
     default = tokens()
     assert torch.equal(default, tokens(temperature=read_config(DEFAULT_CHECKPOINT).sampling.temperature))

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from backend.result import read_result
+from backend.capture.result import read_result
 from tests.backend_process import BackendProcess
 from tests.footage import write_video
 

@@ -87,5 +87,6 @@ def test_the_probes_run_on_the_device_the_model_runs_on():
     from backend.maskhand.sampling import sample
 
     model = engine().model.to("cuda")
-    result = sample(TorchEngine(model), torch.rand(2, 21, CUE_CHANNELS_3D, device="cuda"), samples=2)
+    result = sample(TorchEngine(model), torch.rand(2, 21, CUE_CHANNELS_3D, device="cuda"),
+                    model.config.sampling.overridden(samples=2), hand=model.hand)
     assert result.uncertainty.device.type == "cuda" and torch.all(result.spread[:, 1:] > 0)

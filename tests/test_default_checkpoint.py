@@ -1,16 +1,16 @@
-"""The shipped default checkpoint (trained by `python -m backend.train default`) and its ONNX engine."""
+"""The shipped default checkpoint (trained by `python -m backend.training.train default`) and its ONNX engine."""
 import pytest
 import torch
 from safetensors.torch import load_file
 
-from backend.data.synthetic import SyntheticHands
-from backend.data.training_batch import from_synthetic
+from backend.training.data.synthetic import SyntheticHands
+from backend.training.data.training_batch import from_synthetic
 from backend.maskhand.config import MaskHandConfig, TokenizerConfig, TransformerConfig
 from backend.maskhand.model import CONFIG_FILE, DEFAULT_CHECKPOINT, WEIGHTS_FILE, MaskHand, read_config
 from backend.maskhand.onnx_engine import OnnxEngine
 from backend.maskhand.rotations import axis_angle_to_matrix, geodesic_angle
 from backend.maskhand.sampling import TorchEngine, sample
-from backend.train import train_default
+from backend.training.train import train_default
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +45,9 @@ def test_onnx_engine_matches_torch(model, cues):
         assert torch.equal(onnx_engine.codebook, torch_engine.codebook)
         codes = torch.softmax(logits, -1) @ torch_engine.codebook  # the soft codes sampling decodes
         assert close(onnx_engine.decode_codes(codes), torch_engine.decode_codes(codes))
-    greedy = dict(iterations=5, samples=2, temperature=0.0,
-                  uncertainty_calibration=model.config.sampling.uncertainty_calibration)
-    on_torch = sample(torch_engine, cues, **greedy)
-    on_onnx = sample(onnx_engine, cues, **greedy)
+    greedy = model.config.sampling.overridden(samples=2, temperature=0.0)
+    on_torch = sample(torch_engine, cues, greedy, hand=model.hand, focal_crop=model.config.focal_crop)
+    on_onnx = sample(onnx_engine, cues, greedy, hand=model.hand, focal_crop=model.config.focal_crop)
     assert torch.equal(on_onnx.tokens, on_torch.tokens)
     assert torch.allclose(on_onnx.pose, on_torch.pose, atol=1e-4, rtol=0)
     # the uncertainty's probes through the decoder run on either engine (degrees)
@@ -58,10 +57,8 @@ def test_onnx_engine_matches_torch(model, cues):
 
 def test_trained_sampling_gives_distinct_confident_hypotheses(model, cues):
     config = model.config.sampling  # as the product samples
-    result = sample(TorchEngine(model), cues, samples=8, temperature=config.temperature,
-                    greedy_first=config.greedy_first, generator=torch.Generator().manual_seed(0), hand=model.hand,
-                    reprojection_rank_weight=config.reprojection_rank_weight,
-                    uncertainty_calibration=config.uncertainty_calibration)
+    result = sample(TorchEngine(model), cues, config, generator=torch.Generator().manual_seed(0), hand=model.hand,
+                    focal_crop=model.config.focal_crop)
     distinct = {tuple(s.flatten().tolist()) for s in result.samples[0].round(decimals=5)}
     assert len(distinct) > 1
     assert result.token_confidence.mean() > 10 / 512  # far above chance over the 512 codes

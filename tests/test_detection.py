@@ -10,9 +10,9 @@ from backend.detect.handedness import settle_tracks
 from backend.detect.detection import HandDetection, merge_detections
 from backend.detect.hands import HandDetector
 from backend.detect.tracker import HandTracker
-from backend.pipeline import run_capture
-from backend.protocol import CaptureRequest
-from backend.result import read_result, track_side
+from backend.capture.pipeline import run_capture
+from backend.capture.protocol import CaptureRequest
+from backend.capture.result import read_result, track_side
 from tests.photo_labels import PHOTO_HANDS, labelled_hand
 
 
@@ -150,7 +150,7 @@ def test_a_one_sided_request_takes_the_lone_hand_in_view_whatever_its_label_and_
     settled = settle_tracks(tracker.tracks, ("right",))
     assert named(settled) == [("right", 8)] and settled.overruled_side is None
     assert settled.hands[0].tracks[0].detections[0].keypoints.mean(0)[0] > 300
-    # A clearly right hand and a request for the left: the user's word, and a warning (backend.pipeline).
+    # A clearly right hand and a request for the left: the user's word, and a warning (backend.capture.tracking).
     tracker = run_tracker([[("right", 100, 200, 0.99)]] * 8)
     settled = settle_tracks(tracker.tracks, ("left",))
     assert named(settled) == [("left", 8)] and settled.overruled_side == "right"
@@ -209,8 +209,8 @@ def test_every_hand_found_in_the_photos_is_a_hand_on_its_own_side(shared_data, p
 @pytest.mark.slow
 def test_real_footage_of_a_left_hand_is_one_left_hand(shared_data, tmp_path):
     """300 real frames of one person's left hand (realworld_dev: measured on, never fitted to), as footage the way
-    its README prescribes (backend.evaluate_real). Every frame is captured, as one left hand."""
-    from backend.evaluate_real import load_truth, write_footage
+    its README prescribes (backend.training.evaluate_real). Every frame is captured, as one left hand."""
+    from backend.training.evaluate_real import load_truth, write_footage
 
     images, _ = load_truth(shared_data / "realworld_dev")
     clip = write_footage(images, tmp_path / "real.avi")

@@ -52,7 +52,7 @@ def test_the_backend_needs_no_mediapipe():
             "    if name.split('.')[0] == 'mediapipe': raise ImportError('mediapipe imported')\n"
             "    return real(name, *a, **k)\n"
             "builtins.__import__ = guard\n"
-            "import backend.pipeline, backend.server, backend.evaluate_real\n"
+            "import backend.capture.pipeline, backend.capture.server, backend.training.evaluate_real\n"
             "from backend.detect.hands import HandDetector\n"
             "import numpy as np\n"
             "print(HandDetector(video=False).detect(np.zeros((240, 320, 3), np.uint8)))")

@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from backend.context.pose_cues import CUE_CHANNELS_3D
-from backend.data.freihand import FreiHandDataset
-from backend.data.ho3d import Ho3dDataset
-from backend.data.training_batch import collate_training_items
+from backend.training.data.freihand import FreiHandDataset
+from backend.training.data.ho3d import Ho3dDataset
+from backend.training.data.training_batch import collate_training_items
 from backend.hand_model import MANO_TO_OPENPOSE, OPENPOSE_TO_MANO, load_hand_model, load_mano_data
 from backend.maskhand.model import MaskHand
 from tests.synthetic_mano import write_mano_folder
@@ -99,8 +99,8 @@ def test_ho3d_loader_converts_frame_and_order(ho3d_root):
 
 
 def test_one_training_step_of_a_reduced_full_model(freihand_root, ho3d_root, mano_folder, tmp_path):
-    from backend.train import set_determinism
-    from backend.train_full import full_config, train_full
+    from backend.training.stages import set_determinism
+    from backend.training.train_full import full_config, train_full
 
     tokenizer_checkpoint = tmp_path / "tokenizer"
     small_model().save(tokenizer_checkpoint)

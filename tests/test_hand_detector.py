@@ -178,7 +178,7 @@ def test_a_real_clip_is_tracked_as_mediapipe_tracks_it(shared_data, tmp_path):
     MediaPipe's landmarks in most: each frame's crop comes from the last one's landmarks, so differences in the
     last digits carry on, and we hold only the hands given out (``backend.detect.hands``)."""
     from backend.detect.mediapipe_hands import MediaPipeHands
-    from backend.evaluate_real import load_truth, write_footage
+    from backend.training.evaluate_real import load_truth, write_footage
 
     images, _ = load_truth(shared_data / "realworld_dev")
     capture = cv2.VideoCapture(str(write_footage(images, tmp_path / "real.avi")))

@@ -7,7 +7,7 @@ import pytest
 from backend.detect.detection import PRESENCE_THRESHOLD
 from backend.detect.hands import HandDetector
 from backend.detect.plausibility import MAX_BEND_DEG, implausibility
-from backend.evidence import RESIDUAL_TOLERANCE_DEG, evidence_uncertainty, residual_angles_deg
+from backend.capture.evidence import RESIDUAL_TOLERANCE_DEG, evidence_uncertainty, residual_angles_deg
 from backend.metrics import bend_angles_deg
 from tests.hand_poses import builtin_hand_keypoints
 from tests.photo_labels import labelled_hand

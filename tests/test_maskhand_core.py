@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from backend.context.pose_cues import CUE_CHANNELS_3D
-from backend.maskhand.config import MaskHandConfig, TokenizerConfig, TransformerConfig
+from backend.maskhand.config import (DIFFERING_HYPOTHESES, MaskHandConfig, SamplingConfig, TokenizerConfig,
+                                     TransformerConfig)
 from backend.maskhand.heads import attend
 from backend.maskhand.model import CheckpointError, MaskHand, save_weights
 from backend.maskhand.rotations import axis_angle_to_matrix, chordal_mean, geodesic_angle, rotation_6d_to_matrix
@@ -23,6 +24,11 @@ def small_config() -> MaskHandConfig:
 def small_model(seed: int = 0) -> MaskHand:
     torch.manual_seed(seed)
     return MaskHand(small_config()).eval()
+
+
+def plain(**fields) -> SamplingConfig:
+    """Sampling at temperature 1, ranked by token confidence alone (these untrained hands reproject nowhere)."""
+    return SamplingConfig(**{"temperature": 1.0, "reprojection_rank_weight": 0.0, **fields})
 
 
 def test_cosine_masking_schedule():
@@ -64,8 +70,7 @@ def test_tokenizer_codebook_restarts_dead_codes():
 def test_sampling_returns_k_distinct_valid_hypotheses():
     model = small_model()
     cues = torch.rand(2, 21, CUE_CHANNELS_3D)
-    result = sample(TorchEngine(model), cues, iterations=5, samples=6, temperature=1.0,
-                    generator=torch.Generator().manual_seed(1))
+    result = sample(TorchEngine(model), cues, plain(iterations=5, samples=6), generator=torch.Generator().manual_seed(1))
     assert result.samples.shape == (2, 6, 16, 3) and result.pose.shape == (2, 16, 3)
     assert result.uncertainty.shape == (2, 16) and torch.all(result.uncertainty >= 0)
     assert result.token_confidence.shape == (2, 64) and torch.all(result.token_confidence > 0)
@@ -121,8 +126,8 @@ def test_positions_decode_from_the_distribution_they_were_committed_from():
     model, cues = small_model(), torch.rand(2, 21, CUE_CHANNELS_3D)
     for samples in (3, 1):
         engine = CountingEngine(model)
-        result = sample(engine, cues, iterations=5, samples=samples, generator=torch.Generator().manual_seed(0),
-                        greedy_first=True)
+        result = sample(engine, cues, plain(iterations=5, samples=samples, greedy_first=True),
+                        generator=torch.Generator().manual_seed(0))
         assert engine.passes == 5
     engine = TorchEngine(model)
     with torch.no_grad():
@@ -152,7 +157,7 @@ def test_a_lone_hypothesis_is_the_arg_max_and_one_iteration_gives_one_pose():
     """K=1 takes the arg-max whatever the temperature; at T=1 nothing steers, so K hypotheses coincide
     with it, each decoded from the model's own (untempered) distribution."""
     model, cues = small_model(), torch.rand(2, 21, CUE_CHANNELS_3D)
-    run = lambda **kw: sample(TorchEngine(model), cues, generator=torch.Generator().manual_seed(0), **kw)  # noqa: E731
+    run = lambda **kw: sample(TorchEngine(model), cues, plain(**kw), generator=torch.Generator().manual_seed(0))  # noqa: E731
     greedy = run(samples=1, temperature=0.0)
     lone = run(samples=1, temperature=1.5, greedy_first=False)
     assert torch.equal(lone.tokens, greedy.tokens) and torch.equal(lone.pose, greedy.pose)
@@ -168,7 +173,7 @@ def test_a_lone_hypothesis_is_the_arg_max_and_one_iteration_gives_one_pose():
 
 
 def test_calibration_maps_the_spread_per_joint_and_keeps_each_joints_order():
-    from backend.calibrate import fit_calibration
+    from backend.training.calibrate import fit_calibration
     from backend.maskhand.sampling import calibrated_error
 
     generator = torch.Generator().manual_seed(0)
@@ -229,7 +234,7 @@ def test_chordal_mean_of_rotations():
 def test_sampling_is_deterministic_given_the_generator_and_greedy_without_temperature():
     model = small_model()
     cues = torch.rand(2, 21, CUE_CHANNELS_3D)
-    run = lambda seed, temperature: sample(TorchEngine(model), cues, samples=3, temperature=temperature,  # noqa: E731
+    run = lambda seed, temperature: sample(TorchEngine(model), cues, plain(samples=3, temperature=temperature),  # noqa: E731
                                            generator=torch.Generator().manual_seed(seed))
     assert torch.equal(run(5, 1.0).tokens, run(5, 1.0).tokens)
     greedy = run(5, 0.0)
@@ -275,11 +280,11 @@ def test_loading_refuses_what_is_not_our_checkpoint(tmp_path):
 
 def test_many_iterations_still_fix_every_token():
     model = small_model()
-    result = sample(TorchEngine(model), torch.rand(1, 21, CUE_CHANNELS_3D), iterations=80, samples=2,
+    result = sample(TorchEngine(model), torch.rand(1, 21, CUE_CHANNELS_3D), plain(iterations=80, samples=2),
                     generator=torch.Generator().manual_seed(0))
     assert (result.tokens != model.mask_index).all()
     with pytest.raises(ValueError, match="at least 1"):
-        sample(TorchEngine(model), torch.rand(1, 21, CUE_CHANNELS_3D), iterations=0)
+        sample(TorchEngine(model), torch.rand(1, 21, CUE_CHANNELS_3D), plain(iterations=0))
 
 
 def test_a_mano_checkpoint_needs_the_mano_folder():
@@ -287,3 +292,27 @@ def test_a_mano_checkpoint_needs_the_mano_folder():
     config.hand_model = "mano"
     with pytest.raises(CheckpointError, match="trained with MANO: set the MANO folder"):
         MaskHand(config)
+
+
+def test_a_sampling_config_overridden_keeps_what_is_not_asked_for():
+    own = SamplingConfig(iterations=6, samples=5, temperature=1.25, greedy_first=True, uncertainty_directions=3)
+    assert own.overridden() == own and own.overridden(None, None, None) == own
+    asked = own.overridden(samples=2, iterations=1, temperature=0.0)  # 0: greedy, not "keep the checkpoint's"
+    assert (asked.samples, asked.iterations, asked.temperature) == (2, 1, 0.0)
+    assert (asked.greedy_first, asked.uncertainty_directions) == (True, 3)
+    assert (own.samples, own.iterations, own.temperature) == (5, 6, 1.25)  # a copy: the checkpoint's stays
+    assert own.overridden(iterations=2).samples == 5 and own.overridden(samples=1).iterations == 6
+
+
+@pytest.mark.parametrize("samples, iterations, differ", [(8, 5, True), (2, 2, True), (1, 5, False), (8, 1, False),
+                                                         (1, 1, False)])
+def test_hypotheses_differ_from_two_samples_and_two_iterations(samples, iterations, differ):
+    assert DIFFERING_HYPOTHESES == {"min_samples": 2, "min_iterations": 2}
+    assert SamplingConfig(samples=samples, iterations=iterations).hypotheses_differ is differ
+    # The rule is the sampler's: where it says they coincide, the K hypotheses decode to one pose.
+    result = sample(TorchEngine(small_model()), torch.rand(2, 21, CUE_CHANNELS_3D),
+                    plain(samples=samples, iterations=iterations, temperature=2.0),
+                    generator=torch.Generator().manual_seed(0))
+    matrices = axis_angle_to_matrix(result.samples)
+    spread = (matrices - matrices[:, :1]).abs().amax()
+    assert bool(spread > 1e-5) is differ, spread

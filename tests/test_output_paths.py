@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backend.outputs import StagedOutputs, check_output
-from backend.protocol import ProtocolError
+from backend.capture.outputs import StagedOutputs, check_output
+from backend.capture.protocol import ProtocolError
 from tests.conftest import REPO, needs_blender
 from tests.footage import write_video
 

@@ -5,9 +5,9 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from backend.context.pose_cues import CUE_CHANNELS_2D, CUE_CHANNELS_3D, PoseCueEncoder, crop_cues
-from backend.data.synthetic import SyntheticHands, landmark_3d_errors
+from backend.training.data.synthetic import SyntheticHands, landmark_3d_errors
 from backend.maskhand.config import MaskHandConfig
-from backend.refine import WORLD_SIGMA, hand_size
+from backend.capture.refine import WORLD_SIGMA, hand_size
 
 
 def right_hands(count: int = 6):

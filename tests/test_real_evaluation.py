@@ -1,12 +1,12 @@
-"""The real-footage evaluation (backend.evaluate_real): its metrics and the MediaPipe-fit baseline, checked on the
+"""The real-footage evaluation (backend.training.evaluate_real): its metrics and the MediaPipe-fit baseline, checked on the
 built-in hand's own keypoints, and against the figures the real frames' README reports for MediaPipe and the fit."""
 import numpy as np
 import pytest
 
-from backend.evaluate_real import FINGER_JOINTS, figures, load_truth, mediapipe_world_landmarks, write_footage
+from backend.training.evaluate_real import FINGER_JOINTS, figures, load_truth, mediapipe_world_landmarks, write_footage
 from backend.hand_model import load_hand_model
 from backend.hand_model.layout import JOINT_NAMES, mirror_points
-from backend.mediapipe_fit import fit_hand_to_landmarks
+from backend.training.mediapipe_fit import fit_hand_to_landmarks
 from backend.metrics import FINGERS, bend_angles_deg, flexion_error_deg, pa_error_mm
 from tests.hand_poses import builtin_hand_keypoints
 
@@ -90,7 +90,7 @@ def test_mediapipe_and_its_fitted_hand_reproduce_the_figures_the_real_frames_rea
 def test_the_refined_capture_beats_the_hand_fitted_to_mediapipe_on_real_frames(shared_data, tmp_path):
     """The capture's defaults on the 300 real frames: below the built-in hand fitted to MediaPipe's world landmarks
     (8.9 mm, 10.8 deg) on both figures, where without the refinement it was far above (14.2 mm, 12.3 deg)."""
-    from backend.evaluate_real import capture
+    from backend.training.evaluate_real import capture
 
     images, truth = load_truth(shared_data / "realworld_dev")
     video = write_footage(images, tmp_path / "real.avi")

@@ -1,4 +1,4 @@
-"""The refinement (backend.refine): MaskHand's pose fitted to MediaPipe's two 3D readings within its own uncertainty.
+"""The refinement (backend.capture.refine): MaskHand's pose fitted to MediaPipe's two 3D readings within its own uncertainty.
 
 The readings here are the built-in hand's own keypoints in a pose MaskHand did not give, seen as MediaPipe reports
 them: image landmarks in pixels with a relative depth, world landmarks in metres in a frame turned from the camera's.
@@ -10,7 +10,7 @@ from scipy.spatial.transform import Rotation
 
 from backend.hand_model import load_hand_model
 from backend.metrics import flexion_error_deg, pa_error_mm
-from backend.refine import landmark_readings, refine_poses
+from backend.capture.refine import landmark_readings, refine_poses
 from tests.hand_poses import builtin_hand_keypoints
 
 
@@ -110,9 +110,9 @@ them: the right hand here goes from 7.8 to 7.5 mm)."""
     import cv2
 
     from backend.detect.hands import HandDetector
-    from backend.pipeline import run_capture
-    from backend.protocol import CaptureRequest
-    from backend.result import read_result
+    from backend.capture.pipeline import run_capture
+    from backend.capture.protocol import CaptureRequest
+    from backend.capture.result import read_result
 
     photo = shared_data / "hamer_example" / "test5.jpg"
     results = {}

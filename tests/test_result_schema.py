@@ -3,8 +3,8 @@ of tracks), and both still read schema 1 files."""
 import numpy as np
 import pytest
 
-from backend.result import ResultSchemaError, empty_track, read_result, write_result
-from maskhand_blender.result_file import read_capture
+from backend.capture.result import ResultSchemaError, empty_track, read_result, write_result
+from maskhand_blender.core.result_file import read_capture
 from tests.result_files import track_arrays, write_result_file
 
 

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from backend.context.pose_cues import CUE_CHANNELS_3D
-from backend.data.synthetic import DIP_FLEX, PIP_FLEX, SyntheticHands, sample_finger_pose
-from backend.data.training_batch import from_synthetic
+from backend.training.data.synthetic import DIP_FLEX, PIP_FLEX, SyntheticHands, sample_finger_pose
+from backend.training.data.training_batch import from_synthetic
 from backend.hand_model import JOINT_NAMES, load_hand_model
 
 

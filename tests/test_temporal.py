@@ -1,7 +1,7 @@
-"""Temporal mode (backend.temporal): hypotheses weighed by how well they continue the motion."""
+"""Temporal mode (backend.capture.temporal): hypotheses weighed by how well they continue the motion."""
 import numpy as np
 
-from backend.temporal import temporal_weights, weighted_poses
+from backend.capture.temporal import temporal_weights, weighted_poses
 
 
 def moving_hypotheses(frames=20, k=4, seed=0):

@@ -1,4 +1,4 @@
-"""Choose how far the refinement trusts MaskHand's prior, on our own renders: ``backend.refine.PRIOR_SCALE``.
+"""Choose how far the refinement trusts MaskHand's prior, on our own renders: ``backend.capture.refine.PRIOR_SCALE``.
 
     .venv/bin/python tools/calibrate_refinement.py [--frames 36]
 
@@ -30,9 +30,9 @@ SCALES = (0.5, 1.0, 1.5, 2.0, 3.0)
 
 def capture(clip: Path, out: Path) -> tuple[np.ndarray, np.ndarray]:
     """The right hand's keypoints (N, 21, 3) and where it was found (N,), captured with the defaults."""
-    from backend.pipeline import run_capture
-    from backend.protocol import CaptureRequest
-    from backend.result import read_result
+    from backend.capture.pipeline import run_capture
+    from backend.capture.protocol import CaptureRequest
+    from backend.capture.result import read_result
 
     run_capture(CaptureRequest(job="calibrate", video=str(clip), output=str(out), hands="right"))
     hand = read_result(out)["right"]
@@ -40,7 +40,7 @@ def capture(clip: Path, out: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import backend.refine
+    import backend.capture.refine
     from backend.metrics import flexion_error_deg, pa_error_mm
     from measure_landmark_noise import CLIPS
     from sample_clip import render_clip
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
                                sequence=tuple(gestures.split(",")), lighting=lighting, background=background)
             truths.append(np.load(clip.with_suffix(".truth.npz"))["keypoints3d"].astype(np.float64))
             for scale in SCALES:
-                backend.refine.PRIOR_SCALE = scale
+                backend.capture.refine.PRIOR_SCALE = scale
                 captured[scale].append(capture(clip, Path(folder) / f"{lighting}_{background}_{scale}.npz"))
     truth = np.concatenate(truths)
     found = np.logical_and.reduce([np.concatenate([v for _, v in captured[scale]]) for scale in SCALES])

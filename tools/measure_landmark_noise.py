@@ -6,7 +6,7 @@ Renders four clips of the built-in hand (tools/sample_clip.py: other gesture ord
 round-trip bench's, every lighting, both backgrounds), runs MediaPipe on them as the capture does
 (video mode), and prints, per camera axis, the standard deviation of each reading's landmarks
 about the rendered truth after a similarity alignment, in units of the hand's size. These are
-``backend.refine``'s ``IMAGE_SIGMA`` and ``WORLD_SIGMA``; the figures go to
+``backend.capture.refine``'s ``IMAGE_SIGMA`` and ``WORLD_SIGMA``; the figures go to
 bench/results/landmark_noise.json. Real footage is never used for them (its licence, and the rule
 that nothing that ships is fitted on the frames we measure on).
 """
@@ -31,7 +31,7 @@ CLIPS = (("key", "plain", "open,claw,pinch,fist,open"), ("soft", "textured", "op
 def readings(clip: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """MediaPipe's image landmarks (x, y, depth) and world landmarks, and the truth, on the frames it found."""
     from backend.detect.hands import HandDetector
-    from backend.pipeline import open_footage
+    from backend.capture.footage import open_footage
 
     truth = np.load(clip.with_suffix(".truth.npz"))["keypoints3d"]
     image, world, found = [], [], []
@@ -47,7 +47,7 @@ def readings(clip: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def axis_sigma(reading: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """(3,) per-axis standard deviation about the truth after a similarity alignment, in hand sizes."""
     from backend.metrics import procrustes_align
-    from backend.refine import hand_size
+    from backend.capture.refine import hand_size
 
     error = (procrustes_align(reading, truth) - truth) / hand_size(truth)[:, None, None]
     return np.sqrt((error ** 2).mean((0, 1)))

@@ -50,7 +50,7 @@ LIGHTING = {  # (sun strength, sun rotation, world strength): the default key li
 
 def gesture_pose(name: str) -> np.ndarray:
     """(16, 3) pose of a right hand (flexion about +z, the built-in hand's finger axis), no wrist rotation."""
-    from backend.data.synthetic import THUMB_FLEX_AXIS
+    from backend.training.data.synthetic import THUMB_FLEX_AXIS
     from backend.hand_model import JOINT_NAMES
 
     *fingers, thumb = GESTURES[name]

@@ -16,7 +16,7 @@ MediaPipe's own outputs:
 
 The limits are wide on purpose: MediaPipe's fits to real hands it sees poorly (a fist, a grasp)
 are distorted too, and what only looks odd should show as a larger uncertainty
-(``backend.evidence``), not as a lost frame. What goes is what no hand can make. For scale,
+(``backend.capture.evidence``), not as a lost frame. What goes is what no hand can make. For scale,
 from our own data: the built-in hand's training poses bend at most 110 degrees and disagree at
 most 0.14 at half a metre; MediaPipe's fits to our renders of it (tools/sample_clip.py) reach
 proportions of 0.14, bends of 123 degrees and disagreement of 0.51 on frames whose fit is still

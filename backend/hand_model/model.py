@@ -167,7 +167,7 @@ def rigid_transforms_by_depth(rotations: torch.Tensor, rest_joints: torch.Tensor
 
     smplx multiplies the 15 child transforms onto their parents' one joint after another; a hand's
     chains are only three deep, so three batched products do the same work. It matters where forward
-    kinematics runs in a loop (backend.refine: 100 steps per capture, each forward and backward).
+    kinematics runs in a loop (backend.capture.refine: 100 steps per capture, each forward and backward).
     rotations (B, J, 3, 3), rest_joints (B, J, 3) -> posed joints (B, J, 3), transforms relative to the rest
     pose (B, J, 4, 4), exactly as smplx returns them."""
     roots, steps, joint_order = _chain_plan(parents)

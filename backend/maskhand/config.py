@@ -11,6 +11,10 @@ from pathlib import Path
 
 CHECKPOINT_FORMAT = "maskhand-checkpoint"
 CHECKPOINT_FORMAT_VERSION = 1
+# When a run's K hypotheses differ from one another (``SamplingConfig.hypotheses_differ``): the backend's rule,
+# which ``hello`` tells the add-on (docs/protocol.md). Hypotheses differ only through the draws that steer
+# later iterations (backend.maskhand.sampling); at T=1 nothing steers, so all K coincide.
+DIFFERING_HYPOTHESES = {"min_samples": 2, "min_iterations": 2}
 
 
 @dataclass
@@ -78,10 +82,10 @@ class TrainingConfig:
     joints2d_weight: float = 5.0
     betas_weight: float = 0.05
     # Share of rows whose visible tokens are the transformer's own draws rather than the truth
-    # (see backend.train.self_conditioned_tokens); 0 is plain teacher forcing.
+    # (see backend.training.stages.self_conditioned_tokens); 0 is plain teacher forcing.
     self_conditioning: float = 0.5
     threads: int = 2
-    calibration_hands: int = 2000  # validation hands the uncertainty calibration is fitted on (backend.calibrate)
+    calibration_hands: int = 2000  # validation hands the uncertainty's calibration is fitted on (training.calibrate)
 
 
 @dataclass
@@ -90,7 +94,7 @@ class SamplingConfig:
     samples: int = 8              # K hypotheses for uncertainty
     # Draws steer the later iterations, while every position decodes from the model's own (untempered)
     # distribution (backend.maskhand.sampling), so hotter draws only widen the steering. Chosen on validation
-    # seeds (`python -m backend.evaluate --count 1000 --seed 777|555 [--temperature 1.0 --greedy-first]`, T=5,
+    # seeds (`python -m backend.training.evaluate --count 1000 --seed 777|555 [--temperature 1.0 --greedy-first]`, T=5,
     # K=8, occluded PA-MPJPE): temperature 1.5 with every hypothesis drawn gave 9.32 / 9.75 mm against
     # 9.43 / 9.88 mm at 1.0 with an arg-max hypothesis 0, at some cost in rho (0.206 / 0.218 against 0.223 / 0.220).
     temperature: float = 1.5
@@ -106,11 +110,11 @@ class SamplingConfig:
     # alone, 1000 validation hands, seed 555) at a quarter of the decoder passes.
     uncertainty_directions: int = 2
     # Per joint (offset, slope): typical angle error = exp(offset + slope * log(spread)) - 1 degrees, fitted by
-    # `python -m backend.calibrate` on a validation seed; None shows the spread itself.
+    # `python -m backend.training.calibrate` on a validation seed; None shows the spread itself.
     uncertainty_calibration: list | None = None
     # Per joint, the answer's median angle error (degrees) on the same validation hands, also written by
-    # `python -m backend.calibrate`: how unsure an answer is whose uncertainty was not measured (K = 1), where
-    # backend.refine needs a width for MaskHand's prior. None: such answers are not refined.
+    # `python -m backend.training.calibrate`: how unsure an answer is whose uncertainty was not measured (K = 1), where
+    # backend.capture.refine needs a width for MaskHand's prior. None: such answers are not refined.
     typical_error: list | None = None
 
     def __post_init__(self):
@@ -119,6 +123,19 @@ class SamplingConfig:
             raise ValueError(f"uncertainty_calibration must be 16 (offset, slope) pairs, one per joint, not {pairs!r}")
         if self.typical_error is not None and len(self.typical_error) != 16:
             raise ValueError(f"typical_error must be 16 angles in degrees, one per joint, not {self.typical_error!r}")
+
+    def overridden(self, samples: int | None = None, iterations: int | None = None,
+                   temperature: float | None = None) -> "SamplingConfig":
+        """This config with what a run asks for instead (None keeps this config's value)."""
+        asked = {"samples": samples, "iterations": iterations, "temperature": temperature}
+        return dataclasses.replace(self, **{name: value for name, value in asked.items() if value is not None})
+
+    @property
+    def hypotheses_differ(self) -> bool:
+        """Whether the K hypotheses can differ: they differ only through the draws that steer later iterations,
+        so there must be at least two of them and at least two iterations (at T=1 all K coincide)."""
+        return (self.samples >= DIFFERING_HYPOTHESES["min_samples"]
+                and self.iterations >= DIFFERING_HYPOTHESES["min_iterations"])
 
 
 @dataclass

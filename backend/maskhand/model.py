@@ -17,7 +17,6 @@ from torch import nn
 
 from ..hand_model import load_hand_model
 from .config import CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION, MaskHandConfig
-from .rotations import rotation_6d_to_axis_angle
 from .tokenizer import VQMano
 from .transformer import MaskedPoseTransformer
 
@@ -38,7 +37,7 @@ class MaskHand(nn.Module):
         if config.hand_model == "mano" and mano_folder is None:
             raise CheckpointError(f"checkpoint '{config.name}' was trained with MANO: set the MANO folder "
                                   "(MANO_RIGHT.pkl, MANO_LEFT.pkl) to use it")
-        # The network works on right hands; left ones are mirrored in and out (see backend.data.training_batch).
+        # The network works on right hands; left ones are mirrored in and out (backend.training.data.training_batch).
         self.hand = load_hand_model("right", mano_folder if config.hand_model == "mano" else None)
 
     @property
@@ -48,10 +47,6 @@ class MaskHand(nn.Module):
     def soft_decode(self, logits: torch.Tensor) -> torch.Tensor:
         """Logits (B, L, K) -> 6D rotations (B, 16, 6) through the softmax-weighted codebook mean."""
         return self.tokenizer.decode_codes(logits.softmax(-1) @ self.tokenizer.codebook)
-
-    def decode_pose(self, indices: torch.Tensor) -> torch.Tensor:
-        """Code indices (B, L) -> axis-angle pose (B, 16, 3)."""
-        return rotation_6d_to_axis_angle(self.tokenizer.decode(indices))
 
     def save(self, folder: Path) -> None:
         save_weights(folder, self.config, {"tokenizer": self.tokenizer, "transformer": self.transformer})

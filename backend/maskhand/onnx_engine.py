@@ -1,4 +1,5 @@
-"""The sampling engine over ONNX Runtime sessions (see backend.export_onnx).
+"""The sampling engine over ONNX Runtime sessions, and the names of the graphs it runs (written by
+backend.training.export_onnx).
 
 CUDA's execution provider is used when asked for and present, else the CPU's; inputs and
 outputs are torch tensors, so ``backend.maskhand.sampling.sample`` runs unchanged.
@@ -12,9 +13,20 @@ import onnxruntime
 import torch
 from safetensors import safe_open
 
-from ..export_onnx import CONTEXT_ENCODER, GRAPHS, ONNX_FOLDER, READ_OUT, TOKENIZER_DECODER, TRANSFORMER_STEP
 from .decoder_spread import DecoderSpread
 from .model import WEIGHTS_FILE, read_config
+
+# A checkpoint's ONNX graphs: one per call the sampling loop makes, with the input and output names each takes.
+ONNX_FOLDER = "onnx"
+CONTEXT_ENCODER, TRANSFORMER_STEP = "context_encoder.onnx", "transformer_step.onnx"
+READ_OUT, TOKENIZER_DECODER = "read_out.onnx", "tokenizer_decoder.onnx"
+GRAPH_NAMES = {  # graph -> (input names, output names)
+    CONTEXT_ENCODER: (["cues"], ["context", "cue_token"]),
+    TRANSFORMER_STEP: (["tokens", "context", "cue_token"], ["logits", "hidden"]),
+    READ_OUT: (["context", "hidden"], ["betas", "camera"]),
+    TOKENIZER_DECODER: (["codes"], ["rotation_6d"]),
+}
+GRAPHS = tuple(GRAPH_NAMES)
 
 
 class OnnxEngine:
@@ -23,7 +35,7 @@ class OnnxEngine:
         missing = [name for name in GRAPHS if not (folder / name).is_file()]
         if missing:
             raise FileNotFoundError(f"ONNX models {missing} not found in '{folder}': run "
-                                    f"`python -m backend.export_onnx --checkpoint {checkpoint}`")
+                                    f"`python -m backend.training.export_onnx --checkpoint {checkpoint}`")
         config = read_config(checkpoint)
         self.mask_index = config.tokenizer.codebook_size
         self.num_tokens = config.tokenizer.num_tokens

@@ -11,7 +11,7 @@ rather than single tokens: every position is decoded from the distribution it wa
 from (the softmax-weighted codebook mean at that iteration), while its draw is what steers the
 later iterations. That is the draw's Rao-Blackwellised form: a wrong draw no longer drags its own
 position with it, and no pass is needed beyond the T iterations. On the held-out test set
-(``python -m backend.evaluate``, occluded hands, PA-MPJPE) T=5, K=8 went from 10.23 to 9.88 mm
+(``python -m backend.training.evaluate``, occluded hands, PA-MPJPE) T=5, K=8 went from 10.23 to 9.88 mm
 (temperature 1.0, hypothesis 0 greedy; 9.78 mm with the checkpoint's sampling config) and a lone
 greedy hypothesis (T=5, K=1) from 10.83 to 10.17 mm, against one more pass over all committed
 tokens (K > 1) or decoding the last iteration's logits (K = 1); rho between the hypotheses' spread
@@ -30,7 +30,7 @@ about 1.6 degrees and ranks per-joint errors with Spearman rho 0.20; with the se
 degrees against a mean error of 11. (The spread of the distributions the positions were committed
 from, which later iterations have narrowed by the steering, ranked them at 0.25.) The *uncertainty*
 the add-on shows is the spread calibrated per joint into a typical angle error in degrees
-(``calibrated_error``; fitted by ``backend.calibrate`` on a validation seed and kept in the checkpoint's
+(``calibrated_error``; fitted by ``backend.training.calibrate`` on a validation seed and kept in the checkpoint's
 config): joints differ in how much error a degree of spread means (the thumb's spread barely tracks
 its error), which a ranking across joints needs. A lone hypothesis (K = 1), the fastest setting,
 measures no uncertainty: the decoder probes would cost it about as much again.
@@ -47,6 +47,7 @@ from typing import Protocol
 
 import torch
 
+from .config import SamplingConfig
 from .decoder_spread import DecoderSpread
 from .heads import camera_translation, project
 from .rotations import chordal_mean, geodesic_angle, matrix_to_axis_angle, rotation_6d_to_matrix
@@ -106,29 +107,26 @@ class SamplingResult:
 
 
 @torch.no_grad()
-def sample(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None = None, iterations: int = 5,
-           samples: int = 8, temperature: float = 1.0, generator: torch.Generator | None = None, hand=None,
-           focal_crop: float = 5000 / 256, reprojection_rank_weight: float = 0.0,
-           greedy_first: bool = False, uncertainty_directions: int = 2,
-           uncertainty_calibration=None) -> SamplingResult:
-    """Decode poses for cues (B, 21, 3) [and image crops (B, 3, H, W)]. ``hand`` (a right ``HandModel``) is
-    needed only when ``reprojection_rank_weight`` > 0, to rank hypotheses by how well they reproject onto the cues.
-    ``uncertainty_directions``: per position, how many leading directions of its code covariance the
-    spread follows (``DecoderSpread``); ``uncertainty_calibration`` maps the spread to an expected
-    error (``calibrated_error``)."""
+def sample(engine: Engine, cues: torch.Tensor, config: SamplingConfig, *, generator: torch.Generator | None = None,
+           hand=None, focal_crop: float = 5000 / 256, image: torch.Tensor | None = None) -> SamplingResult:
+    """Decode poses for cues (B, 21, 3) [and image crops (B, 3, H, W)] with ``config``'s T iterations, K samples,
+    temperature, ranking and uncertainty. ``hand`` (a right ``HandModel``) is needed only when
+    ``config.reprojection_rank_weight`` > 0, to rank hypotheses by how well they reproject onto the cues
+    (``focal_crop``: the checkpoint's crop camera)."""
+    iterations, samples = config.iterations, config.samples
     if iterations < 1 or samples < 1:
         raise ValueError(f"iterations and samples must be at least 1 (got {iterations}, {samples})")
     batch, device = cues.shape[0], cues.device
     cues_k = cues.repeat_interleave(samples, 0)                                        # (B*K, 21, 3)
     context, cue_token = (state.repeat_interleave(samples, 0) for state in engine.encode(cues, image))
     tokens, confidence, codes, cue_belief, hidden = commit_tokens(engine, context, cue_token, iterations, samples,
-                                                                  temperature, generator, greedy_first)
+                                                                  config.temperature, generator, config.greedy_first)
     betas, camera = engine.read_out(context, hidden)
     rotation_6d = engine.decode_codes(codes)                                           # (B*K, 16, 6)
     scores = confidence.clamp_min(1e-9).log().mean(1)                                  # (B*K,)
-    if reprojection_rank_weight > 0 and samples > 1:  # one hypothesis has nothing to be ranked against
-        scores = scores - reprojection_rank_weight * reprojection_error(hand, rotation_6d, betas, camera, cues_k,
-                                                                       focal_crop)
+    if config.reprojection_rank_weight > 0 and samples > 1:  # one hypothesis has nothing to be ranked against
+        scores = scores - config.reprojection_rank_weight * reprojection_error(hand, rotation_6d, betas, camera,
+                                                                              cues_k, focal_crop)
     scores = scores.view(batch, samples)
     best = scores.argmax(1)                                                            # (B,)
     rows = torch.arange(batch, device=device)
@@ -137,9 +135,9 @@ def sample(engine: Engine, cues: torch.Tensor, image: torch.Tensor | None = None
     pick = lambda tensor: tensor.view(batch, samples, *tensor.shape[1:])[rows, best]  # noqa: E731
     if samples > 1:
         hypotheses_spread = torch.rad2deg(geodesic_angle(matrices, consensus[:, None])).square().mean(1).sqrt()
-        cue_spread = engine.decoder_spread(*code_moments(cue_belief, engine.codebook), uncertainty_directions)
+        cue_spread = engine.decoder_spread(*code_moments(cue_belief, engine.codebook), config.uncertainty_directions)
         spread = torch.hypot(hypotheses_spread, cue_spread)
-        uncertainty = calibrated_error(spread, uncertainty_calibration)
+        uncertainty = calibrated_error(spread, config.uncertainty_calibration)
     else:  # the fastest setting measures nothing: the probes through the decoder would double its time
         spread = uncertainty = torch.zeros(batch, 16, device=device)
     poses = matrix_to_axis_angle(matrices)
@@ -162,7 +160,7 @@ def code_moments(belief: torch.Tensor, codebook: torch.Tensor):
 def calibrated_error(spread: torch.Tensor, calibration) -> torch.Tensor:
     """Spread (B, 16) degrees -> typical angle error (B, 16) degrees, per joint j
     ``exp(offset_j + slope_j * log(spread)) - 1`` (``calibration``: 16 (offset, slope) pairs fitted on
-    log(1 + error) by ``backend.calibrate``, so near the median error); without one, the spread itself."""
+    log(1 + error) by ``backend.training.calibrate``, so near the median error); without one, the spread itself."""
     if calibration is None:
         return spread
     offset, slope = torch.as_tensor(calibration, dtype=spread.dtype, device=spread.device).unbind(-1)
@@ -170,7 +168,7 @@ def calibrated_error(spread: torch.Tensor, calibration) -> torch.Tensor:
 
 
 def candidates(result: SamplingResult):
-    """The answer first, then the K hypotheses, for a chooser over time (backend.temporal):
+    """The answer first, then the K hypotheses, for a chooser over time (backend.capture.temporal):
     poses (B, K+1, 16, 3), scores (B, K+1) (the answer scores as the best hypothesis), betas (B, K+1, 10)."""
     best = result.sample_scores.max(1, keepdim=True).values
     return (torch.cat([result.pose[:, None], result.samples], 1), torch.cat([best, result.sample_scores], 1),

@@ -97,7 +97,7 @@ def angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def run_setup(folder: Path, lighting: str, background: str, gestures: str, frames: int) -> dict:
-    from backend.result import read_result
+    from backend.capture.result import read_result
     from maskhand_blender.retarget.rotations import axis_angle_to_matrix
 
     clip = folder / f"{lighting}_{background}.mp4"

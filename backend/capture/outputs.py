@@ -1,5 +1,6 @@
-"""A job's output files: each path checked before any work, written under a temporary name beside
-it, and moved into place only when the whole job succeeds, so a failed or cancelled job leaves nothing.
+"""The outputs stage: a job's output files, each path checked before any work, written under a temporary name
+beside it (the result .npz, the preview), and moved into place only when the whole job succeeds, so a failed or
+cancelled job leaves nothing.
 
 bpy-free: the headless main job (maskhand_blender/__main__.py) checks its .blend and picture here too.
 """
@@ -7,8 +8,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
-from .protocol import ProtocolError
+from .protocol import Cancelled, CaptureRequest, ProtocolError
+from .result import write_result
+
+if TYPE_CHECKING:  # torch and OpenCV: checking paths (the main job) needs neither
+    from .estimation import PoseEstimator
+    from .footage import Footage
 
 
 def check_output(text: str, role: str, inputs: tuple = (), example: str = "result.npz") -> Path:
@@ -86,3 +93,21 @@ class StagedOutputs:
             raise ProtocolError("output_unwritable", f"cannot write the results: {error}",
                                 "choose a folder with free space you can write to") from None
         return False
+
+
+def write_outputs(outputs: StagedOutputs, request: CaptureRequest, footage: Footage, results: dict,
+                  estimator: PoseEstimator, decoded: int, progress: Callable, cancelled: Callable[[], bool]) -> None:
+    """Write the result (backend.capture.result) and, if asked for, the preview of the ``decoded`` frames from the
+    request's start (backend.capture.preview), then move both into place. Raises Cancelled (leaving nothing)."""
+    with outputs:
+        write_result(outputs.path("output"), results, footage.fps, (footage.width, footage.height), footage.focal,
+                     estimator.name, f"maskhand-checkpoint/{estimator.model.config.name}")
+        if request.preview:
+            progress(stage="preview", frame=decoded, total=decoded)
+            from .preview import write_preview  # here, for the same reason
+
+            start = request.frame_start
+            write_preview(outputs.path("preview"), footage, start, start + decoded, results, estimator.hands,
+                          cancelled, request.mirrored)
+            if cancelled():
+                raise Cancelled()

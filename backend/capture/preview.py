@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import torch
 
-from .hand_model.layout import KEYPOINT_PARENTS, MANO_TO_OPENPOSE
+from ..hand_model.layout import KEYPOINT_PARENTS, MANO_TO_OPENPOSE
 from .result import track_side
 
 UNSURE_DEGREES = 30.0   # uncertainty drawn fully red

@@ -9,10 +9,10 @@ into a lossless video, which the capture reads as any footage.
 
 Methods, each over the frames it found:
 * MaskHand through the whole pipeline, with the capture's defaults (K=8, T=5, temporal mode,
-  refined: backend.refine), with the speed setting (K=1), and with the defaults unrefined;
+  refined: backend.capture.refine), with the speed setting (K=1), and with the defaults unrefined;
 * MediaPipe 0.10.21's own world landmarks (its networks and tracking, video mode; read by our
   detector), what MediaPipe-driven add-ons key;
-* the built-in hand fitted to those landmarks (``backend.mediapipe_fit``).
+* the built-in hand fitted to those landmarks (``backend.training.mediapipe_fit``).
 
 Figures: PA-MPJPE (mm), flexion error (degrees; ``backend.metrics.flexion_error_deg``) overall
 and per finger, and for the capture the uncertainty's Spearman rho against the error, per frame
@@ -28,11 +28,11 @@ import cv2
 import numpy as np
 from scipy.stats import spearmanr
 
-from .hand_model import load_hand_model
-from .hand_model.layout import MANO_TO_OPENPOSE
+from ..hand_model import load_hand_model
+from ..hand_model.layout import MANO_TO_OPENPOSE
 from .mediapipe_fit import fit_hand_to_landmarks
-from .maskhand.model import DEFAULT_CHECKPOINT
-from .metrics import FINGER_CHAINS, FINGERS, flexion_error_deg, pa_error_mm
+from ..maskhand.model import DEFAULT_CHECKPOINT
+from ..metrics import FINGER_CHAINS, FINGERS, flexion_error_deg, pa_error_mm
 
 DEFAULT_CHECKPOINT_NAME = DEFAULT_CHECKPOINT.name  # the capture runs with the bundled checkpoint
 PAD = 128  # grey pixels around each crop: MediaPipe's palm detector needs margin around the hand
@@ -74,7 +74,7 @@ def mediapipe_world_landmarks(video: Path) -> tuple[np.ndarray, np.ndarray]:
     world landmarks within 2 mm of mediapipe's own) with mediapipe's default detection confidence (0.5) and
     without the recall tiles; what it adds on top (the plausibility check, one fit per hand, holding only
     the hands it gives out) finds the hand in all 300 frames here, as mediapipe's own graph did."""
-    from .detect.hands import HandDetector
+    from ..detect.hands import HandDetector
 
     capture, landmarks, found = cv2.VideoCapture(str(video)), [], []
     with HandDetector(max_hands=1, video=True, min_confidence=0.5, extra_passes=False) as detector:
@@ -86,12 +86,13 @@ def mediapipe_world_landmarks(video: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(landmarks), np.array(found)
 
 
-def capture(video: Path, samples: int, output: Path, refine: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The whole pipeline on ``video`` with the defaults but ``samples`` (and ``refine``): the keypoints
-    (N, 21, 3), found (N,) and uncertainty (N, 16) of the hand the capture found in most frames."""
-    from .pipeline import run_capture
-    from .protocol import CaptureRequest
-    from .result import read_result
+def capture(video: Path, samples: int | None, output: Path, refine: bool = True
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The whole pipeline on ``video`` with the defaults but ``samples`` (None: the checkpoint's) and ``refine``:
+    the keypoints (N, 21, 3), found (N,) and uncertainty (N, 16) of the hand the capture found in most frames."""
+    from ..capture.pipeline import run_capture
+    from ..capture.protocol import CaptureRequest
+    from ..capture.result import read_result
 
     run_capture(CaptureRequest(job="real", video=str(video), output=str(output), samples=samples, refine=refine))
     result = read_result(output)
@@ -134,11 +135,11 @@ def evaluate_real(folder: Path) -> dict:
     with tempfile.TemporaryDirectory() as work:
         video = write_footage(images, Path(work) / "real.avi")
         methods = {}
-        for name, samples, refine in (("maskhand_defaults", 8, True), ("maskhand_k1", 1, True),
-                                      ("maskhand_unrefined", 8, False)):
+        for name, samples, refine in (("maskhand_defaults", None, True), ("maskhand_k1", 1, True),
+                                      ("maskhand_unrefined", None, False)):
             keypoints, found, uncertainty = capture(video, samples, Path(work) / f"{name}.npz", refine)
             # A lone hypothesis measures no uncertainty (only the widening of hands no pose fits): no rho for K=1.
-            methods[name] = figures(keypoints, found, truth, uncertainty if samples > 1 else None)
+            methods[name] = figures(keypoints, found, truth, None if samples == 1 else uncertainty)
         landmarks, found = mediapipe_world_landmarks(video)
     methods["mediapipe_world"] = figures(landmarks, found, truth)
     fitted, _ = fit_hand_to_landmarks(hand, landmarks[found])

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..context.pose_cues import crop_cues
-from ..hand_model import mirror_points, mirror_pose
+from ...context.pose_cues import crop_cues
+from ...hand_model import mirror_points, mirror_pose
 from .crops import crop_image
 from .synthetic import SyntheticBatch, detector_errors, landmark_3d_errors
 

@@ -8,7 +8,7 @@
 
 FreiHAND's MANO poses are relative to MANO's mean hand (``flat_hand_mean=False``); they are
 converted to our flat-hand convention with the ``hands_mean`` of the user's MANO model. The
-2D cues are the true keypoints with the errors of backend.data.synthetic.detector_errors,
+2D cues are the true keypoints with the errors of backend.training.data.synthetic.detector_errors,
 since FreiHAND has no detector output.
 """
 from __future__ import annotations

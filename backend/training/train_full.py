@@ -1,22 +1,26 @@
 """Full MaskHand training (image + 2D cues) on real datasets; on CUDA when present.
 
+    python -m backend.training.train_full --freihand DIR [--ho3d DIR] --mano DIR [--out DIR]
+
 Reuses the default checkpoint's VQ-MANO (frozen, as in the paper's stage 2) and trains the
-context-guided transformer with a ViT image encoder on FreiHAND and/or HO3D. Needs the
-user's MANO files (the datasets' poses are MANO's). Run through ``python -m backend.train full``.
+context-guided transformer with a ViT image encoder on FreiHAND and/or HO3D, with stage 2's losses
+and loop (backend.training.stages). Needs the user's MANO files (the datasets' poses are MANO's).
 """
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import torch
 
+from ..hand_model import load_mano_data
+from ..maskhand.config import MaskHandConfig, TransformerConfig
+from ..maskhand.model import DEFAULT_CHECKPOINT, MaskHand, load_weights, read_config
 from .data.freihand import FreiHandDataset
 from .data.ho3d import Ho3dDataset
 from .data.training_batch import collate_training_items
-from .hand_model import load_mano_data
-from .maskhand.config import MaskHandConfig, TransformerConfig
-from .maskhand.model import MaskHand, load_weights, read_config
+from .stages import set_determinism, train_stage2, transformer_losses
 
 
 def full_config(tokenizer_checkpoint: Path, args: argparse.Namespace) -> MaskHandConfig:
@@ -42,8 +46,6 @@ def infinite(loader):
 
 def train_full(freihand: Path | None, ho3d: Path | None, tokenizer_checkpoint: Path, out: Path,
                args: argparse.Namespace) -> MaskHand:
-    from .train import set_determinism, train_stage2, transformer_losses
-
     if args.mano is None:
         raise SystemExit("full training needs --mano: the folder with your MANO_RIGHT.pkl and MANO_LEFT.pkl")
     config = full_config(tokenizer_checkpoint, args)
@@ -70,3 +72,28 @@ def train_full(freihand: Path | None, ho3d: Path | None, tokenizer_checkpoint: P
     train_stage2(model, model.transformer, lambda batch: transformer_losses(model, batch, generator), batches, "full")
     model.to("cpu").save(out)
     return model
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--freihand", type=Path, help="FreiHAND root (training_xyz.json, training_mano.json, ...)")
+    parser.add_argument("--ho3d", type=Path, help="HO3D root (train/<sequence>/meta, rgb)")
+    parser.add_argument("--mano", type=Path, help="folder with MANO_RIGHT.pkl / MANO_LEFT.pkl")
+    parser.add_argument("--tokenizer", type=Path, default=DEFAULT_CHECKPOINT,
+                        help="checkpoint whose VQ-MANO is reused, frozen (default: the shipped one)")
+    parser.add_argument("--out", type=Path, default=Path("checkpoints/maskhand-full"))
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--transformer-steps", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--workers", type=int, default=0, help="data loader processes")
+    for field in ("dim", "layers", "heads", "vit-dim", "vit-layers", "vit-heads"):
+        parser.add_argument(f"--{field}", type=int, help="transformer / ViT size (default: the config's)")
+    args = parser.parse_args(argv)
+    if args.freihand is None and args.ho3d is None:
+        parser.error("full training needs --freihand and/or --ho3d")
+    train_full(args.freihand, args.ho3d, args.tokenizer, args.out, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

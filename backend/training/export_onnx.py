@@ -1,6 +1,6 @@
 """Export a checkpoint's network to ONNX, for ONNX Runtime.
 
-    python -m backend.export_onnx [--checkpoint DIR]     # writes DIR/onnx/*.onnx
+    python -m backend.training.export_onnx [--checkpoint DIR]     # writes DIR/onnx/*.onnx
 
 The sampling loop (backend.maskhand.sampling) stays in Python and drives either engine; what
 is exported is what it calls, one graph each: the context encoder (cues -> context, cue token),
@@ -18,13 +18,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .hand_model.layout import NUM_KEYPOINTS
-from .maskhand.model import DEFAULT_CHECKPOINT, MaskHand
+from ..hand_model.layout import NUM_KEYPOINTS
+from ..maskhand.model import DEFAULT_CHECKPOINT, MaskHand
+from ..maskhand.onnx_engine import (CONTEXT_ENCODER, GRAPH_NAMES, ONNX_FOLDER, READ_OUT, TOKENIZER_DECODER,
+                                    TRANSFORMER_STEP)
 
-ONNX_FOLDER = "onnx"
-CONTEXT_ENCODER, TRANSFORMER_STEP = "context_encoder.onnx", "transformer_step.onnx"
-READ_OUT, TOKENIZER_DECODER = "read_out.onnx", "tokenizer_decoder.onnx"
-GRAPHS = (CONTEXT_ENCODER, TRANSFORMER_STEP, READ_OUT, TOKENIZER_DECODER)
 OPSET = 17
 
 
@@ -58,13 +56,13 @@ def _export_graphs(model: MaskHand, folder: Path) -> None:
     logits, hidden = transformer.step(tokens, context, cue_token)
     codes = model.tokenizer.codebook[tokens.clamp_max(model.mask_index - 1)]
     graphs = (
-        (CONTEXT_ENCODER, _Call(transformer, "context"), (cues,), ["cues"], ["context", "cue_token"]),
-        (TRANSFORMER_STEP, _Call(transformer, "step"), (tokens, context, cue_token),
-         ["tokens", "context", "cue_token"], ["logits", "hidden"]),
-        (READ_OUT, _Call(transformer, "read_out"), (context, hidden), ["context", "hidden"], ["betas", "camera"]),
-        (TOKENIZER_DECODER, _Call(model.tokenizer, "decode_codes"), (codes,), ["codes"], ["rotation_6d"]),
+        (CONTEXT_ENCODER, _Call(transformer, "context"), (cues,)),
+        (TRANSFORMER_STEP, _Call(transformer, "step"), (tokens, context, cue_token)),
+        (READ_OUT, _Call(transformer, "read_out"), (context, hidden)),
+        (TOKENIZER_DECODER, _Call(model.tokenizer, "decode_codes"), (codes,)),
     )
-    for name, module, inputs, input_names, output_names in graphs:
+    for name, module, inputs in graphs:
+        input_names, output_names = GRAPH_NAMES[name]
         torch.onnx.export(module, inputs, folder / name, dynamo=False, input_names=input_names,
                           output_names=output_names, opset_version=OPSET,
                           dynamic_axes={axis: {0: "batch"} for axis in input_names + output_names})

@@ -19,11 +19,11 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from ..hand_model.layout import mano_to_openpose
-from ..hand_model.mano import safe_load_pickle
+from ...hand_model.layout import mano_to_openpose
+from ...hand_model.mano import safe_load_pickle
 from .training_batch import training_item
 
-DATASET_ID = 2  # see backend.data.freihand.DATASET_ID
+DATASET_ID = 2  # see backend.training.data.freihand.DATASET_ID
 
 OPENGL_TO_OPENCV = np.diag([1.0, -1.0, -1.0])
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..context.image import IMAGE_MEAN, IMAGE_STD
+from ...context.image import IMAGE_MEAN, IMAGE_STD
 
 
 def crop_image(image_rgb: np.ndarray, box: np.ndarray, is_right: bool, size: tuple = (256, 192)) -> np.ndarray:

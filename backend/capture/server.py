@@ -1,4 +1,4 @@
-"""``python -m backend serve``: the add-on's subprocess service (protocol: backend/protocol.py).
+"""``python -m backend serve``: the add-on's subprocess service (protocol: backend/capture/protocol.py).
 
 stdin carries requests, stdout carries only protocol lines, everything else goes to stderr:
 the process's file descriptor 1 is pointed at stderr at start, so native libraries that
@@ -16,9 +16,9 @@ import threading
 import traceback
 
 from . import protocol
-from .protocol import CaptureRequest, ProtocolError
+from .protocol import Cancelled, CaptureRequest, ProtocolError
 
-log = logging.getLogger("backend.server")
+log = logging.getLogger("backend.capture.server")
 BACKEND_VERSION = "0.1.0"
 
 
@@ -40,18 +40,26 @@ class Server:
             self.out.flush()
 
     def hello(self) -> None:
+        """What this backend is and runs: versions, device, the checkpoint's name and its own sampling config
+        (what a request that leaves samples, iterations and temperature out gets; null when the checkpoint cannot
+        be read), and the rule for when hypotheses differ (``SamplingConfig.hypotheses_differ``)."""
         import torch
 
-        from .maskhand.model import DEFAULT_CHECKPOINT, CheckpointError, read_config
+        from ..maskhand.config import DIFFERING_HYPOTHESES
+        from ..maskhand.model import DEFAULT_CHECKPOINT, CheckpointError, read_config
 
         try:
-            model, model_error = read_config(self.checkpoint or DEFAULT_CHECKPOINT).name, None
+            config, model_error = read_config(self.checkpoint or DEFAULT_CHECKPOINT), None
         except CheckpointError as error:
-            model, model_error = None, str(error)
+            config, model_error = None, str(error)
+        sampling = None if config is None else {"samples": config.sampling.samples,
+                                                "iterations": config.sampling.iterations,
+                                                "temperature": config.sampling.temperature}
         mano = self.mano_folder
         self.send("hello", backend_version=BACKEND_VERSION, python=sys.version.split()[0], torch=torch.__version__,
                   device="cuda" if torch.cuda.is_available() else "cpu", cuda=torch.cuda.is_available(),
-                  model=model, model_error=model_error, engines=list(protocol.ENGINES),
+                  model=None if config is None else config.name, model_error=model_error,
+                  engines=list(protocol.ENGINES), sampling=sampling, differing_hypotheses=dict(DIFFERING_HYPOTHESES),
                   mano_found=bool(mano) and all(os.path.isfile(os.path.join(mano, f"MANO_{side}.pkl"))
                                                 for side in ("RIGHT", "LEFT")),
                   pid=os.getpid())
@@ -98,7 +106,7 @@ class Server:
         self.worker.start()
 
     def run_job(self, request: CaptureRequest) -> None:
-        from .pipeline import Cancelled, run_capture
+        from .pipeline import run_capture
 
         job = request.job
         try:

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from scipy.special import logsumexp
 
-from .frame_runs import true_runs
-from .maskhand.rotations import axis_angle_to_matrix, chordal_mean, geodesic_angle, matrix_to_axis_angle
+from ..frame_runs import true_runs
+from ..maskhand.rotations import axis_angle_to_matrix, chordal_mean, geodesic_angle, matrix_to_axis_angle
 
 SCORE_WEIGHT = 0.3    # per unit of the sampler's ranking score (mean log token confidence - reprojection)
 MOTION_WEIGHT = 40.0  # per radian of mean joint rotation between consecutive frames

@@ -22,7 +22,7 @@ hands our own code generates. Each sample is one hand seen by a pinhole camera:
   confidences (all equal), as MediaPipe's legacy landmarker reports none per keypoint.
 * **3D readings**, as MediaPipe gives them beside its 2D landmarks: a relative depth per
   image landmark (pixels, the x scale) and world landmarks (metres), each with Gaussian
-  deviations per camera axis of the size ``backend.refine`` measured on renders of the
+  deviations per camera axis of the size ``backend.capture.refine`` measured on renders of the
   built-in hand (``IMAGE_SIGMA``, ``WORLD_SIGMA``; never on real footage), scaled per hand by
   0.5-1.5 so the network learns to weigh them, and far larger on occluded fingers. They are
   drawn from their own generator, so the hands and 2D cues of a seed are what they were
@@ -39,8 +39,8 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from ..hand_model.builtin import THUMB_DIRECTION
-from ..hand_model import HandModel, JOINT_NAMES, KEYPOINT_NAMES, load_hand_model, mirror_pose
+from ...hand_model.builtin import THUMB_DIRECTION
+from ...hand_model import HandModel, JOINT_NAMES, KEYPOINT_NAMES, load_hand_model, mirror_pose
 
 IMAGE_SIZE = (640, 480)  # width, height in pixels
 FINGERS = ("index", "middle", "ring", "pinky")
@@ -257,7 +257,7 @@ def landmark_3d_errors(rng: np.random.Generator, keypoints3d: np.ndarray, keypoi
     (N, 21, 3) m about their centre; the depth is scaled per hand by ``DEPTH_SCALE_RANGE``, and each reading has deviations per axis of ``IMAGE_SIGMA`` / ``WORLD_SIGMA`` hand sizes
     (the mean distance from the centroid), scaled per hand by 0.5-1.5, and ``OCCLUDED_READING_FACTOR`` times
     that on the ``occluded`` (N, 21) keypoints."""
-    from ..refine import IMAGE_SIGMA, WORLD_SIGMA, hand_size
+    from ...capture.refine import IMAGE_SIGMA, WORLD_SIGMA, hand_size
 
     count = len(keypoints3d)
     centred2d = keypoints2d - keypoints2d.mean(1, keepdims=True)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .hand_model.layout import BONE_END_POINT, OPENPOSE_TO_MANO
+from ..hand_model.layout import BONE_END_POINT, OPENPOSE_TO_MANO
 from .preview import project
 
 RESIDUAL_TOLERANCE_DEG = 30.0  # a hand's median bone-direction residual that still counts as a fit
@@ -36,7 +36,7 @@ def residual_angles_deg(keypoints3d: np.ndarray, detected: np.ndarray, focal: fl
     """Per joint, the angle between the pose's bone and the detections' (M, 16), degrees.
 
     keypoints3d: (M, 21, 3) camera frame, metres (OpenPose order); detected: (M, 21, 2) pixels in a
-    ``width`` x ``height`` frame seen with ``focal`` (``backend.preview.project``)."""
+    ``width`` x ``height`` frame seen with ``focal`` (``backend.capture.preview.project``)."""
     mano3d = keypoints3d[:, list(OPENPOSE_TO_MANO)]                                    # (M, 21, 3) MANO order
     mano2d = detected[:, list(OPENPOSE_TO_MANO)]
     projected = project(mano3d, focal, width, height)                                  # (M, 21, 2)

@@ -1,15 +1,15 @@
 """Evaluate the default checkpoint on a held-out synthetic test set (a seed training never uses).
 
-    python -m backend.evaluate [--checkpoint DIR] [--baseline DIR] [--count 2000] [--out docs/evaluation]
-                               [--seed N] [--temperature T] [--greedy-first | --no-greedy-first]
+    python -m backend.training.evaluate [--checkpoint DIR] [--baseline DIR] [--count 2000] [--out docs/evaluation]
+                                        [--seed N] [--samples K] [--temperature T] [--greedy-first | --no-greedy-first]
 
 Another ``--seed`` gives a validation set (sampling settings are chosen on those, never on the test set);
-``--temperature`` and ``--greedy-first`` override the checkpoint's sampling config to compare settings.
+``--samples``, ``--temperature`` and ``--greedy-first`` override the checkpoint's sampling config to compare settings.
 
 Prints and writes (``<out>.json``, ``<out>.md``):
 * VQ-MANO reconstruction: mean joint angle error, keypoint PA-MPJPE, codebook use.
-* MaskHand at T=1 and T=5 with K hypotheses (and T=5's best-ranked hypothesis alone) and at T=5 with one
-  greedy hypothesis (K=1), beside the direct-regression baseline: PA-MPJPE, PA-MPVPE, F@5/F@15
+* MaskHand at T=1 and at the checkpoint's T (5) with K hypotheses (and the best-ranked hypothesis alone) and
+  with one greedy hypothesis (K=1), beside the direct-regression baseline: PA-MPJPE, PA-MPVPE, F@5/F@15
   (on the built-in hand's mesh), mean joint angle error; overall and on the occluded subset
   (hands with at least one occluded or dropped finger in their 2D cues).
 * Whether the uncertainty means something: Spearman rho between per-joint uncertainty and
@@ -20,6 +20,7 @@ The markdown ends with the real-footage section from bench/bench_real.py's last 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -31,16 +32,17 @@ from scipy.stats import spearmanr
 
 from .data.synthetic import SyntheticHands
 from .data.training_batch import TrainingBatch, from_synthetic
-from .hand_model.layout import BONE_END_POINT, OPENPOSE_TO_MANO
-from .maskhand.model import DEFAULT_CHECKPOINT, MaskHand, load_weights, read_config
-from .maskhand.rotations import axis_angle_to_matrix, axis_angle_to_rotation_6d, rotation_6d_to_matrix
-from .maskhand.sampling import TorchEngine, sample
-from .metrics import f_score, pa_error_mm, rotation_angle_deg
+from ..hand_model.layout import BONE_END_POINT, OPENPOSE_TO_MANO
+from ..maskhand.config import SamplingConfig
+from ..maskhand.model import DEFAULT_CHECKPOINT, MaskHand, load_weights, read_config
+from ..maskhand.rotations import axis_angle_to_matrix, axis_angle_to_rotation_6d, rotation_6d_to_matrix
+from ..maskhand.sampling import TorchEngine, sample
+from ..metrics import f_score, pa_error_mm, rotation_angle_deg
 
 # For MANO joints 1-15, the index (MANO order + tips) of the point each one moves.
 CHILD_POINT = BONE_END_POINT[1:]
 TEST_SEED = 20251127  # never used by training (seeds 0-2 and their derived streams)
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 REAL_RESULTS = REPO / "bench" / "results" / "real.json"
 
 
@@ -96,20 +98,16 @@ def token_accuracy(model: MaskHand, batch: TrainingBatch) -> float:
     return float((logits.argmax(-1) == target).float().mean())
 
 
-def evaluate_maskhand(model: MaskHand, batch: TrainingBatch, occluded_hands: np.ndarray, iterations: int,
-                      samples: int, chunk: int = 250) -> tuple[dict, dict]:
-    sampling = model.config.sampling
+def evaluate_maskhand(model: MaskHand, batch: TrainingBatch, occluded_hands: np.ndarray, sampling: SamplingConfig,
+                      chunk: int = 250) -> tuple[dict, dict]:
+    """MaskHand's accuracy on the batch with ``sampling`` (the checkpoint's config, or one overridden from it),
+    and the raw figures behind it: uncertainty and spread (N, 16), angle errors (N, 16), the best-ranked row."""
     generator = torch.Generator().manual_seed(0)
     engine = TorchEngine(model)  # probes its decoder once (backend.maskhand.decoder_spread)
     results, started = [], time.perf_counter()
     for start in range(0, len(batch.cues), chunk):
-        results.append(sample(engine, batch.cues[start:start + chunk], iterations=iterations,
-                              samples=samples, temperature=sampling.temperature, generator=generator,
-                              hand=model.hand, focal_crop=model.config.focal_crop,
-                              reprojection_rank_weight=sampling.reprojection_rank_weight,
-                              greedy_first=sampling.greedy_first,
-                              uncertainty_directions=sampling.uncertainty_directions,
-                              uncertainty_calibration=sampling.uncertainty_calibration))
+        results.append(sample(engine, batch.cues[start:start + chunk], sampling, generator=generator,
+                              hand=model.hand, focal_crop=model.config.focal_crop))
     seconds = time.perf_counter() - started
     betas = torch.cat([r.betas for r in results])
     uncertainty = torch.cat([r.uncertainty for r in results]).numpy()
@@ -122,8 +120,8 @@ def evaluate_maskhand(model: MaskHand, batch: TrainingBatch, occluded_hands: np.
 
 
 def evaluate_baseline(folder: Path, model: MaskHand, batch: TrainingBatch, occluded_hands: np.ndarray) -> dict:
-    from .maskhand.baseline import DirectRegressor
-    from .maskhand.rotations import rotation_6d_to_axis_angle
+    from ..maskhand.baseline import DirectRegressor
+    from ..maskhand.rotations import rotation_6d_to_axis_angle
 
     regressor = DirectRegressor(read_config(folder).transformer)
     load_weights(folder, {"regressor": regressor})
@@ -161,7 +159,7 @@ def to_markdown(report: dict) -> str:
              f"Held-out synthetic set: {report['count']} hands from seed {report['seed']} (training never sees it; "
              f"{TEST_SEED} is the test set); "
              f"occluded subset: {report['maskhand_T5']['occluded']['count']} hands with an occluded or dropped finger "
-             "in their 2D cues. Generated by `python -m backend.evaluate`.", "",
+             "in their 2D cues. Generated by `python -m backend.training.evaluate`.", "",
              "## VQ-MANO reconstruction", "",
              "| mean joint angle error (deg) | keypoint PA-MPJPE (mm) | codebook in use |", "|---|---|---|"]
     t = report["tokenizer"]
@@ -170,9 +168,10 @@ def to_markdown(report: dict) -> str:
     lines += ["", "## Pose accuracy", "",
               "| method | subset | PA-MPJPE mm | PA-MPVPE mm | F@5 | F@15 | joint angle deg | ms/hand (CPU) |",
               "|---|---|---|---|---|---|---|---|"]
-    for key, label in (("maskhand_T1", "MaskHand T=1"), ("maskhand_T5", "MaskHand T=5"),
-                       ("maskhand_T5_best_ranked", "T=5, best-ranked hypothesis alone"),
-                       ("maskhand_T5_K1", "MaskHand T=5, K=1"),
+    iterations = report["iterations"]
+    for key, label in (("maskhand_T1", "MaskHand T=1"), ("maskhand_T5", f"MaskHand T={iterations}"),
+                       ("maskhand_T5_best_ranked", f"T={iterations}, best-ranked hypothesis alone"),
+                       ("maskhand_T5_K1", f"MaskHand T={iterations}, K=1"),
                        ("baseline", "direct regression")):
         if key not in report:
             continue
@@ -183,7 +182,7 @@ def to_markdown(report: dict) -> str:
     lines += ["", f"Token accuracy of the transformer from the cues alone (all tokens masked): "
               f"{100 * report['token_accuracy']:.1f} % (chance: {100 / report['tokenizer']['codebook_size']:.1f} %)."]
     u = report["uncertainty"]
-    lines += ["", "## Uncertainty (MaskHand T=5)", "",
+    lines += ["", f"## Uncertainty (MaskHand T={iterations})", "",
               f"- Spearman rho, per-joint uncertainty vs per-joint angle error (finger joints): "
               f"{u['spearman_rho_uncertainty_vs_error']:.3f} (the raw spread: "
               f"{u['spearman_rho_spread_vs_error']:.3f})",
@@ -192,7 +191,7 @@ def to_markdown(report: dict) -> str:
               "- the spread is the angular spread of the predictive distribution around the answer: the hypotheses' "
               "RMS angle from it together with the cue-only distribution of every position carried through the "
               "decoder (`backend.maskhand.decoder_spread`); the uncertainty is the spread calibrated per joint "
-              "into a typical angle error on validation seed 555 (`python -m backend.calibrate`)", "",
+              "into a typical angle error on validation seed 555 (`python -m backend.training.calibrate`)", "",
               f"Sampling: K={report['samples']} hypotheses drawn at temperature {report['temperature']}"
               f"{' (hypothesis 0 the arg-max)' if report.get('greedy_first') else ''}, ranked by token "
               "confidence and reprojection onto the cues; MaskHand's answer is their rank-weighted rotation mean "
@@ -221,31 +220,29 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(2)
     model = MaskHand.load(args.checkpoint)
-    if args.temperature is not None:
-        model.config.sampling.temperature = args.temperature
+    sampling = model.config.sampling.overridden(samples=args.samples, temperature=args.temperature)
     if args.greedy_first is not None:
-        model.config.sampling.greedy_first = args.greedy_first
+        sampling = dataclasses.replace(sampling, greedy_first=args.greedy_first)
     batch = held_out_set(args.count, args.seed)
     occluded_hands = batch.occluded.numpy().any(1)
-    samples = args.samples or model.config.sampling.samples
     report = {"checkpoint": str(args.checkpoint.relative_to(REPO) if args.checkpoint.is_relative_to(REPO)
                                 else args.checkpoint),
-              "count": args.count, "seed": args.seed, "samples": samples,
-              "temperature": model.config.sampling.temperature, "greedy_first": model.config.sampling.greedy_first,
+              "count": args.count, "seed": args.seed, "samples": sampling.samples, "iterations": sampling.iterations,
+              "temperature": sampling.temperature, "greedy_first": sampling.greedy_first,
               "mesh_vertices": int(model.hand.v_template.shape[0]),
               "tokenizer": evaluate_tokenizer(model, batch), "token_accuracy": token_accuracy(model, batch)}
-    report["maskhand_T1"], _ = evaluate_maskhand(model, batch, occluded_hands, 1, samples)
-    report["maskhand_T5"], raw = evaluate_maskhand(model, batch, occluded_hands, 5, samples)
+    report["maskhand_T1"], _ = evaluate_maskhand(model, batch, occluded_hands, sampling.overridden(iterations=1))
+    report["maskhand_T5"], raw = evaluate_maskhand(model, batch, occluded_hands, sampling)
     report["maskhand_T5_best_ranked"] = raw["best_ranked"]
     # A lone greedy hypothesis: the fastest setting, and the one the pipeline bench times. (At T=1 every
     # hypothesis decodes from the same first-pass distributions, so K=1 equals the T=1 row.)
-    report["maskhand_T5_K1"], _ = evaluate_maskhand(model, batch, occluded_hands, 5, 1)
+    report["maskhand_T5_K1"], _ = evaluate_maskhand(model, batch, occluded_hands, sampling.overridden(samples=1))
     report["uncertainty"] = uncertainty_quality(raw["uncertainty"], raw["spread"], raw["angles"],
                                                 batch.occluded.numpy())
     if (args.baseline / "config.json").is_file():
         report["baseline"] = evaluate_baseline(args.baseline, model, batch, occluded_hands)
     else:
-        print(f"no baseline at {args.baseline}: train it with `python -m backend.train baseline`", file=sys.stderr)
+        print(f"no baseline at {args.baseline}: train it with `python -m backend.training.train baseline`", file=sys.stderr)
     print(to_markdown(report))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")

@@ -8,7 +8,7 @@ Arrays never travel here: a job's result is an ``.npz`` file whose path ``done``
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 PROTOCOL_VERSION = 1
 REQUEST_TYPES = ("capture", "cancel", "shutdown")
@@ -38,13 +38,19 @@ ERRORS = {
     "cancelled": "the job was cancelled",
     "internal": "an unexpected failure in the backend (see its log)",
 }
-WARNINGS = ("cuda_unavailable", "no_hands", "video_truncated", "mano_unused", "side_from_request")
+WARNINGS = ("cuda_unavailable", "no_hands", "video_truncated", "mano_unused", "side_from_request",
+            "hypotheses_coincide")
+MAX_SAMPLES = MAX_ITERATIONS = 64
 
 
 class ProtocolError(Exception):
     def __init__(self, code: str, message: str, hint: str = "", job: str | None = None):
         super().__init__(message)
         self.code, self.message, self.hint, self.job = code, message, hint, job
+
+
+class Cancelled(Exception):
+    """A job stopped because its client asked (``cancel``); reported as the error ``cancelled``."""
 
 
 @dataclass
@@ -56,27 +62,33 @@ class CaptureRequest:
     frame_end: int | None = None         # exclusive; None: to the end
     hands: str = "both"
     max_hands: int = 2                   # the most hands looked for in a frame (any sides): 3+ for two people
-    samples: int = 8
-    iterations: int = 5
+    samples: int | None = None           # K hypotheses; None: the checkpoint's own (its config's sampling.samples)
+    iterations: int | None = None        # T decoding iterations; None: the checkpoint's own
     temperature: float | None = None     # None: the checkpoint's own (its config's sampling.temperature)
     temporal: bool = True
-    refine: bool = True                  # fit each pose to MediaPipe's 3D landmarks within MaskHand's prior (backend.refine)
+    refine: bool = True                  # fit each pose to MediaPipe's 3D landmarks within MaskHand's prior
+                                         # (backend.capture.refine)
     device: str = "auto"
     engine: str = "torch"
     checkpoint: str | None = None        # None: the bundled default
     mano_folder: str | None = None
     mirrored: bool = False               # selfie footage: frames are un-mirrored first; results refer to that image
     preview: str | None = None           # an .mp4 to write the preview video to
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_message(cls, message: dict) -> "CaptureRequest":
-        known = set(cls.__dataclass_fields__) - {"extra"}
-        values = {key: message[key] for key in known if key in message}
+        """The request a ``capture`` message makes; a field this version does not know is refused, not ignored:
+        a misspelt setting would otherwise be dropped without a word."""
+        known = list(FIELD_TYPES)
+        unknown = sorted(set(message) - set(known) - {"type", "protocol"})
+        if unknown:
+            raise ProtocolError("bad_request", f"unknown request field{'s' if len(unknown) > 1 else ''} "
+                                f"{', '.join(map(repr, unknown))}; the valid ones are {', '.join(known)}",
+                                "check the field's spelling against docs/protocol.md")
         for required in ("job", "video", "output"):
-            if not isinstance(values.get(required), str) or not values[required]:
+            if not isinstance(message.get(required), str) or not message[required]:
                 raise ProtocolError("bad_request", f"capture needs a non-empty string '{required}'")
-        request = cls(**values, extra={k: v for k, v in message.items() if k not in known | {"type", "protocol"}})
+        request = cls(**{key: message[key] for key in known if key in message})
         request.validate()
         return request
 
@@ -91,8 +103,11 @@ class CaptureRequest:
                 raise ProtocolError("bad_request", f"'{name}' must be one of {allowed}, not {getattr(self, name)!r}")
         if not 1 <= self.max_hands <= MAX_HANDS:
             raise ProtocolError("bad_request", f"max_hands must be between 1 and {MAX_HANDS}, not {self.max_hands}")
-        if not (1 <= int(self.samples) <= 64 and 1 <= int(self.iterations) <= 64):
-            raise ProtocolError("bad_request", "samples and iterations must be between 1 and 64")
+        for name, most in (("samples", MAX_SAMPLES), ("iterations", MAX_ITERATIONS)):
+            value = getattr(self, name)
+            if value is not None and not 1 <= value <= most:
+                raise ProtocolError("bad_request", f"{name} must be between 1 and {most} (or left out for the "
+                                    f"checkpoint's own), not {value}")
         if self.frame_start < 0 or (self.frame_end is not None and self.frame_end <= self.frame_start):
             raise ProtocolError("bad_frame_range", f"frame range [{self.frame_start}, {self.frame_end}) is empty",
                                 "give frame_start >= 0 and frame_end > frame_start")
@@ -102,10 +117,11 @@ class CaptureRequest:
         return ("left", "right") if self.hands == "both" else (self.hands,)
 
 
-# Accepted JSON types per request field (bool is refused where a number is meant, and vice versa).
+# Accepted JSON types per request field, every field (bool is refused where a number is meant, and vice versa).
 FIELD_TYPES = {
     "job": (str,), "video": (str,), "output": (str,), "frame_start": (int,), "frame_end": (int, type(None)),
-    "hands": (str,), "max_hands": (int,), "samples": (int,), "iterations": (int,), "temperature": (int, float, type(None)),
+    "hands": (str,), "max_hands": (int,), "samples": (int, type(None)),
+    "iterations": (int, type(None)), "temperature": (int, float, type(None)),
     "temporal": (bool,), "refine": (bool,), "device": (str,), "engine": (str,), "checkpoint": (str, type(None)),
     "mano_folder": (str, type(None)), "mirrored": (bool,), "preview": (str, type(None)),
 }

@@ -1,17 +1,17 @@
 """Fit the per-joint calibration that turns the sampler's spread into a typical angle error.
 
-    python -m backend.calibrate [--checkpoint DIR] [--count N] [--seed 555]
+    python -m backend.training.calibrate [--checkpoint DIR] [--count N] [--seed 555]
 
 Samples a synthetic validation set (never the test seed) with the checkpoint's own sampling config
 (T, K, temperature; requests that change them get the same map, fitted for these),
 fits per joint ``log(1 + error) = offset + slope * log(spread)`` by least squares (errors in degrees,
 the answer's local rotation against the truth), and writes the 16 pairs into the checkpoint's
-``config.json`` (``sampling.uncertainty_calibration``), which ``sampling.calibrate`` applies, beside
-each joint's median error (``sampling.typical_error``: backend.refine's prior where K=1 measures nothing).
+``config.json`` (``sampling.uncertainty_calibration``), which ``sampling.calibrated_error`` applies, beside
+each joint's median error (``sampling.typical_error``: backend.capture.refine's prior where K=1 measures nothing).
 A degree of spread means a different error on different joints, so without it a ranking of
 joints across the hand is mostly a ranking of joint types. The map is monotone per joint: it
 keeps the order of frames for every joint, and so what the cleanup finds on any one bone.
-``backend.train default`` runs it after training.
+``python -m backend.training.train default`` runs it after training.
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ import numpy as np
 import torch
 
 from .evaluate import TEST_SEED, evaluate_maskhand, held_out_set, uncertainty_quality
-from .maskhand.model import CONFIG_FILE, DEFAULT_CHECKPOINT, MaskHand
-from .maskhand.sampling import calibrated_error
+from ..maskhand.model import CONFIG_FILE, DEFAULT_CHECKPOINT, MaskHand
+from ..maskhand.sampling import calibrated_error
 
 VALIDATION_SEED = 555  # neither training's seeds nor the test set's
 
@@ -49,11 +49,9 @@ def calibrate_checkpoint(folder: Path, count: int | None = None, seed: int = VAL
         raise ValueError(f"seed {TEST_SEED} is the test set: calibrate on a validation seed")
     model = MaskHand.load(folder)
     count = count or model.config.training.calibration_hands
-    model.config.sampling.uncertainty_calibration = None  # fit on the spread itself
     batch = held_out_set(count, seed)
-    _, details = evaluate_maskhand(model, batch, batch.occluded.numpy().any(1),
-                                   iterations=model.config.sampling.iterations, samples=model.config.sampling.samples)
-    spread, error = details["spread"], details["angles"]
+    _, details = evaluate_maskhand(model, batch, batch.occluded.numpy().any(1), model.config.sampling)
+    spread, error = details["spread"], details["angles"]  # the fit is on the spread, before any calibration
     pairs = fit_calibration(spread, error)
     model.config.sampling.uncertainty_calibration = pairs
     model.config.sampling.typical_error = [round(float(value), 3) for value in np.median(error, 0)]

@@ -35,7 +35,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from .metrics import procrustes_align
+from ..metrics import procrustes_align
 
 # Standard deviation of each reading's landmarks about the truth per camera axis (x, y, z), after a
 # similarity alignment, in units of the hand's size (mean distance of the 21 keypoints from their
