@@ -5,7 +5,7 @@
 The clip is a slow pan across a real photograph with two hands (../shared/data/hamer_example/
 test1.jpg, scaled to fill 1280x720), so both hands are tracked in every frame. Measured in one
 run, interleaved rounds, medians: our detector alone (MediaPipe's networks in ONNX Runtime) on
-the CUDA execution provider and on the CPU; the whole pipeline (T=5, K=1 and the defaults K=8,
+the CUDA execution provider and on the CPU; the whole pipeline (K=1 and the defaults: the checkpoint's K,
 temporal) with the ONNX engine and the torch engine on CUDA. Each crop batch holds all of a
 frame's crops (hands and tiles); frames follow one another because each frame's crops come from
 the previous frame's landmarks. Writes bench/results/gpu.json with the GPU's name. Refuses to run
