@@ -58,7 +58,7 @@ def hand_result(hand: SettledHand, estimates: Estimates, frames: np.ndarray, est
     if refine:
         pose, model_uncertainty = _refined(pose, chosen_betas, model_uncertainty,
                                            [detection for _, _, detection in found], model,
-                                           estimator.model.config.sampling.typical_error)
+                                           estimator.sampling.typical_error)
     score = np.array([detection.score for _, _, detection in found], np.float32)              # (M,)
     confidence = np.repeat(score[:, None], 21, 1)
     with torch.no_grad():
