@@ -25,7 +25,7 @@ RESULTS = REPO / "bench" / "results" / "keyframes.json"
 
 
 def synthetic_capture(frames: int, rng):
-    from maskhand_blender.result_file import Capture, HandCapture
+    from maskhand_blender.core.result_file import Capture, HandCapture
 
     hands = {}
     for side in ("right", "left"):
@@ -53,13 +53,13 @@ def main() -> int:
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     addon_utils.enable("maskhand_blender", default_set=True)
-    from maskhand_blender.capture_import import HandTarget, import_capture
-    from maskhand_blender.hand_data import load_hand_rest
-    from maskhand_blender.retarget.apply import UNCERTAINTY_PROPERTY, armature_rest, scene_frames
-    from maskhand_blender.retarget.presets import builtin_preset
-    from maskhand_blender.retarget.rotations import continuous_quaternions, matrix_to_quaternion
-    from maskhand_blender.retarget.solve import retarget
-    from maskhand_blender.rig import add_hand
+    from maskhand_blender.blender.capture_import import HandTarget, import_capture
+    from maskhand_blender.core.hand_data import load_hand_rest
+    from maskhand_blender.blender.keying import UNCERTAINTY_PROPERTY, armature_rest, scene_mapping
+    from maskhand_blender.core.bone_maps import builtin_preset
+    from maskhand_blender.core.rotations import continuous_quaternions, matrix_to_quaternion
+    from maskhand_blender.core.retarget import retarget
+    from maskhand_blender.blender.rig import add_hand
 
     context = bpy.context
     context.scene.render.fps = 30
@@ -76,7 +76,7 @@ def main() -> int:
     started = time.perf_counter()
     for side, rig in loop_rigs.items():
         hand = capture.hands[side]
-        frames = scene_frames(hand.frames, capture.fps, context.scene)
+        frames = scene_mapping(context.scene, capture.fps, int(hand.frames[0])).to_scene(hand.frames)
         armature = armature_rest(rig)
         names = preset.bone_names(side)
         bones = {joint: armature.names.index(name) for joint, name in names.items()}

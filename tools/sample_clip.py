@@ -88,7 +88,7 @@ def render_clip(out: Path, frames: int = 48, width: int = 640, height: int = 480
     import torch
 
     from backend.hand_model import load_hand_model
-    from maskhand_blender.blender_compat import shader_nodes
+    from maskhand_blender.blender.compat import shader_nodes
 
     hand = load_hand_model("right")
     pose = clip_poses(frames, sequence)
@@ -153,7 +153,7 @@ def _add_checker_wall(scene, depth: float) -> None:
     """A large checkered plane behind the hand, facing the camera."""
     import bpy
 
-    from maskhand_blender.blender_compat import shader_nodes
+    from maskhand_blender.blender.compat import shader_nodes
 
     bpy.ops.mesh.primitive_plane_add(size=2.0, location=(0.0, 0.0, depth), rotation=(math.pi, 0.0, 0.0))
     wall = bpy.context.active_object

@@ -32,9 +32,9 @@ def main() -> int:
 
     bpy.ops.wm.open_mainfile(filepath=str(args.blend.resolve()))
     addon_utils.enable("maskhand_blender", default_set=True)
-    from maskhand_blender.blender_compat import shader_nodes
-    from maskhand_blender.cleanup.curves import HandCurves
-    from maskhand_blender.cleanup.display import COLOUR_ATTRIBUTE
+    from maskhand_blender.blender.compat import shader_nodes
+    from maskhand_blender.blender.curves import HandCurves
+    from maskhand_blender.ui.display import COLOUR_ATTRIBUTE
 
     scene = bpy.context.scene
     rigs = [obj for obj in scene.objects if obj.type == "ARMATURE" and obj.animation_data]

@@ -66,9 +66,9 @@ def keyed_local_rotations(blend: Path) -> dict:
 
     bpy.ops.wm.open_mainfile(filepath=str(blend))
     addon_utils.enable("maskhand_blender", default_set=True)
-    from maskhand_blender.cleanup.curves import HandCurves
-    from maskhand_blender.hand_data import joint_names
-    from maskhand_blender.retarget.rotations import quaternion_to_matrix
+    from maskhand_blender.blender.curves import HandCurves
+    from maskhand_blender.core.hand_data import joint_names
+    from maskhand_blender.core.rotations import quaternion_to_matrix
 
     scene, out = bpy.context.scene, {}
     for rig in (obj for obj in scene.objects if obj.type == "ARMATURE" and obj.animation_data):
@@ -98,7 +98,7 @@ def angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def run_setup(folder: Path, lighting: str, background: str, gestures: str, frames: int) -> dict:
     from backend.capture.result import read_result
-    from maskhand_blender.retarget.rotations import axis_angle_to_matrix
+    from maskhand_blender.core.rotations import axis_angle_to_matrix
 
     clip = folder / f"{lighting}_{background}.mp4"
     subprocess.run([sys.executable, str(REPO / "tools" / "sample_clip.py"), str(clip), "--frames", str(frames),
