@@ -12,7 +12,7 @@ from backend.metrics import bend_angles_deg
 from tests.hand_poses import builtin_hand_keypoints
 from tests.photo_labels import labelled_hand
 
-CLEANUP_THRESHOLD_DEG = 16.0  # the Cleanup panel's default (maskhand_blender/cleanup/properties.py)
+CLEANUP_THRESHOLD_DEG = 16.0  # the Cleanup panel's default (maskhand_blender/ui/cleanup_properties.py)
 
 
 def builtin_keypoints(count, seed=0):
