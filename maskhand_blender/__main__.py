@@ -165,7 +165,8 @@ def capture(args) -> int:
     from backend.capture.protocol import ProtocolError
 
     from .blender.capture_apply import apply_capture, capture_plan
-    from .blender.settings import LOG_PATH, check_settings, panel_request, start_backend
+    from .blender.backend_process import LOG_PATH, start_backend
+    from .blender.settings import check_settings, panel_request
 
     started = time.monotonic()
     inputs = (args.video,) if args.video else ()
@@ -235,7 +236,7 @@ def capture(args) -> int:
 
 def log_sampling(job) -> None:
     """The samples and iterations the capture ran with, where the backend's hello says them."""
-    from .core.sampling import KEYS, BackendSampling
+    from .core.backend_sampling import KEYS, BackendSampling
 
     sampling = BackendSampling.of_hello(job.hello)
     samples, iterations = (sampling.effective(key, job.request.get(key)) for key in KEYS)
@@ -250,7 +251,8 @@ def write_picture(context, preview: Path, scratch: Path, done: dict, request: di
 
     from .blender.compat import shader_nodes
     from .blender.keying import scene_mapping
-    from .blender.settings import addon_preferences, start_backend
+    from .blender.backend_process import start_backend
+    from .blender.settings import addon_preferences
     from .core.requests import still_request
     from .core.result_file import read_capture
 

@@ -14,7 +14,7 @@ from maskhand_blender.core.frames import FrameMapping
 from maskhand_blender.core.requests import RESAMPLE_SAMPLES, capture_request, span_request, still_request
 from maskhand_blender.core.result_file import (HandCapture, ResultFileError, nearest_track, read_capture, track_label,
                                               track_side)
-from maskhand_blender.core.sampling import BackendSampling
+from maskhand_blender.core.backend_sampling import BackendSampling
 from tests.result_files import track_arrays, write_result_file
 
 

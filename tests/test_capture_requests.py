@@ -74,7 +74,17 @@ def test_hello_carries_the_checkpoints_sampling_and_the_rule_for_differing_hypot
     assert unreadable["differing_hypotheses"] == {"min_samples": 2, "min_iterations": 2}
 
 
-def estimator(tmp_path=None, **fields):
+def test_a_request_that_names_no_checkpoint_runs_the_one_hello_described(tmp_path):
+    other = checkpoint_with_sampling(tmp_path / "other", samples=3)
+    server = Server(io.StringIO(), checkpoint=str(other), mano_folder=str(tmp_path))
+    request = server.request_of(MESSAGE)
+    assert (request.checkpoint, request.mano_folder) == (str(other), str(tmp_path))
+    named = server.request_of({**MESSAGE, "checkpoint": str(DEFAULT_CHECKPOINT)})
+    assert named.checkpoint == str(DEFAULT_CHECKPOINT)
+    assert Server(io.StringIO()).request_of(MESSAGE).checkpoint is None  # the bundled one
+
+
+def estimator(**fields):
     warnings = []
     request = CaptureRequest.from_message({**MESSAGE, **fields})
     made = PoseEstimator(request, "cpu", warn=lambda code, message: warnings.append((code, message)))
@@ -99,4 +109,4 @@ def test_hypotheses_that_coincide_are_said_once(fields, warned):
     assert codes == (["hypotheses_coincide"] if warned else [])
     if warned:
         assert f"the {made.sampling.samples} hypotheses coincide at fewer than 2 iterations" in warnings[0][1]
-        assert "no temporal choice" in warnings[0][1]
+        assert "nothing to choose from" in warnings[0][1]

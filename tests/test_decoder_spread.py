@@ -6,7 +6,7 @@ import torch
 
 from backend.context.pose_cues import CUE_CHANNELS_3D
 from backend.maskhand.config import MaskHandConfig, TokenizerConfig
-from backend.maskhand.decoder_spread import DecoderSpread, probe_colours, token_dependencies
+from backend.maskhand.decoder_spread import probe_colours, token_dependencies
 from backend.maskhand.model import MaskHand
 from backend.maskhand.rotations import rotation_6d_to_matrix
 from backend.maskhand.sampling import TorchEngine

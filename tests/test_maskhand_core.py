@@ -10,7 +10,7 @@ from backend.maskhand.config import (DIFFERING_HYPOTHESES, MaskHandConfig, Sampl
                                      TransformerConfig)
 from backend.maskhand.heads import attend
 from backend.maskhand.model import CheckpointError, MaskHand, save_weights
-from backend.maskhand.rotations import axis_angle_to_matrix, chordal_mean, geodesic_angle, rotation_6d_to_matrix
+from backend.maskhand.rotations import axis_angle_to_matrix, chordal_mean, rotation_6d_to_matrix
 from backend.maskhand.sampling import (TorchEngine, candidates, cosine_schedule, draw_categorical,
                                        random_training_mask, sample)
 

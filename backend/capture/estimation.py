@@ -58,8 +58,8 @@ class PoseEstimator:
         self.sampling = self.model.config.sampling.overridden(request.samples, request.iterations, request.temperature)
         if self.sampling.samples > 1 and not self.sampling.hypotheses_differ:
             warn("hypotheses_coincide", f"the {self.sampling.samples} hypotheses coincide at fewer than "
-                 f"{DIFFERING_HYPOTHESES['min_iterations']} iterations (T={self.sampling.iterations}): there is no "
-                 "temporal choice and no hypothesis spread")
+                 f"{DIFFERING_HYPOTHESES['min_iterations']} iterations (T={self.sampling.iterations}): they measure "
+                 "no spread between them and give the temporal choice nothing to choose from")
         self.generator = torch.Generator(device=self.torch_device).manual_seed(0)
 
     def estimate(self, cues: np.ndarray):
@@ -117,6 +117,7 @@ class Estimates:
         self.entries: dict = {}
 
     def put(self, track: int, row: int, side: str, samples, scores, betas, uncertainty) -> None:
+        """samples (C, 16, 3) axis-angle, scores (C,), betas (C, 10), uncertainty (16,) degrees."""
         self.entries[track, row] = (side, samples, scores, betas, uncertainty)
 
     def side(self, track: int, row: int) -> str | None:

@@ -107,9 +107,9 @@ def container_signature(path: Path) -> str | None:
     return None
 
 
-def expected_frames(footage: Footage, start: int, end: int | None) -> int | None:
-    """How many frames [start, end) should decode (None: the container does not say); ProtocolError when
-    ``start`` lies beyond the footage."""
+def checked_range(footage: Footage, start: int, end: int | None) -> int | None:
+    """Checks that ``start`` lies inside the footage (ProtocolError ``bad_frame_range`` when not) and returns how
+    many frames [start, end) should decode (None: the container does not say)."""
     if footage.frame_count and start >= footage.frame_count:
         raise ProtocolError("bad_frame_range", f"frame_start {start} is beyond the footage's "
                             f"{footage.frame_count} frames", "choose a frame range inside the footage")

@@ -104,7 +104,7 @@ def write_outputs(outputs: StagedOutputs, request: CaptureRequest, footage: Foot
                      estimator.name, f"maskhand-checkpoint/{estimator.model.config.name}")
         if request.preview:
             progress(stage="preview", frame=decoded, total=decoded)
-            from .preview import write_preview  # here, for the same reason
+            from .preview import write_preview  # OpenCV and torch: the main job imports this module without them
 
             start = request.frame_start
             write_preview(outputs.path("preview"), footage, start, start + decoded, results, estimator.hands,

@@ -14,7 +14,7 @@ from typing import Callable
 
 from .choice import choose_poses
 from .estimation import resolve_device
-from .footage import check_decoded, expected_frames, open_footage
+from .footage import check_decoded, checked_range, open_footage
 from .outputs import StagedOutputs, write_outputs
 from .protocol import Cancelled, CaptureRequest
 from .tracking import settle_hands, track_hands
@@ -27,7 +27,7 @@ def run_capture(request: CaptureRequest, progress: Callable = lambda **_: None, 
     Nothing is left at the output paths unless the whole job succeeds."""
     started, start = time.monotonic(), request.frame_start
     footage = open_footage(request.video)
-    expected = expected_frames(footage, start, request.frame_end)
+    expected = checked_range(footage, start, request.frame_end)
     outputs = StagedOutputs({"output": request.output, "preview": request.preview}, inputs=(request.video,))
     device = resolve_device(request.device, warn)
     progress(stage="loading", frame=0, total=expected or 0)

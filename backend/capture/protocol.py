@@ -70,7 +70,7 @@ class CaptureRequest:
                                          # (backend.capture.refine)
     device: str = "auto"
     engine: str = "torch"
-    checkpoint: str | None = None        # None: the bundled default
+    checkpoint: str | None = None        # None: the server's (serve --checkpoint), else the bundled default
     mano_folder: str | None = None
     mirrored: bool = False               # selfie footage: frames are un-mirrored first; results refer to that image
     preview: str | None = None           # an .mp4 to write the preview video to

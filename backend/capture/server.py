@@ -95,7 +95,7 @@ class Server:
                       message=f"job {running} is still running", hint="cancel it or wait for its 'done'")
             return
         try:
-            request = CaptureRequest.from_message(message)
+            request = self.request_of(message)
         except (ProtocolError, TypeError, ValueError) as error:
             error = error if isinstance(error, ProtocolError) else ProtocolError("bad_request", str(error))
             self.send("error", job=message.get("job"), **protocol.error_fields(error))
@@ -104,6 +104,14 @@ class Server:
         self.job = request.job
         self.worker = threading.Thread(target=self.run_job, args=(request,), daemon=True)
         self.worker.start()
+
+    def request_of(self, message: dict) -> CaptureRequest:
+        """The capture ``message`` asks for. One that names no checkpoint or MANO folder runs this server's, so that
+        what hello said of them (the model, its sampling, the MANO files) holds for the job."""
+        request = CaptureRequest.from_message(message)
+        request.checkpoint = request.checkpoint or self.checkpoint
+        request.mano_folder = request.mano_folder or self.mano_folder
+        return request
 
     def run_job(self, request: CaptureRequest) -> None:
         from .pipeline import run_capture

@@ -8,8 +8,9 @@ it. As its README prescribes, each 256x256 crop is padded by 128 px of grey and 
 into a lossless video, which the capture reads as any footage.
 
 Methods, each over the frames it found:
-* MaskHand through the whole pipeline, with the capture's defaults (K=8, T=5, temporal mode,
-  refined: backend.capture.refine), with the speed setting (K=1), and with the defaults unrefined;
+* MaskHand through the whole pipeline, with the capture's defaults (the bundled checkpoint's K samples
+  and T iterations, temporal mode, refined: backend.capture.refine), with the speed setting (K=1), and
+  with the defaults unrefined;
 * MediaPipe 0.10.21's own world landmarks (its networks and tracking, video mode; read by our
   detector), what MediaPipe-driven add-ons key;
 * the built-in hand fitted to those landmarks (``backend.training.mediapipe_fit``).
@@ -31,7 +32,7 @@ from scipy.stats import spearmanr
 from ..hand_model import load_hand_model
 from ..hand_model.layout import MANO_TO_OPENPOSE
 from .mediapipe_fit import fit_hand_to_landmarks
-from ..maskhand.model import DEFAULT_CHECKPOINT
+from ..maskhand.model import DEFAULT_CHECKPOINT, read_config
 from ..metrics import FINGER_CHAINS, FINGERS, flexion_error_deg, pa_error_mm
 
 DEFAULT_CHECKPOINT_NAME = DEFAULT_CHECKPOINT.name  # the capture runs with the bundled checkpoint
@@ -146,15 +147,20 @@ def evaluate_real(folder: Path) -> dict:
     fitted_all = np.zeros_like(landmarks)
     fitted_all[found] = fitted
     methods["mediapipe_fit"] = figures(fitted_all, found, truth)
+    sampling = read_config(DEFAULT_CHECKPOINT).sampling
     return {"data": CITATION, "licence": LICENCE, "frames": len(truth), "checkpoint": DEFAULT_CHECKPOINT_NAME,
+            "sampling": {"samples": sampling.samples, "iterations": sampling.iterations},
             "methods": methods}
 
 
-METHOD_NAMES = {"maskhand_defaults": "MaskHand, the capture's defaults (K=8, T=5, temporal, refined)",
-                "maskhand_k1": "MaskHand, speed setting (K=1, T=5, refined)",
-                "maskhand_unrefined": "MaskHand, the defaults without the refinement (--no-refine)",
-                "mediapipe_world": "MediaPipe 0.10.21 world landmarks (video mode)",
-                "mediapipe_fit": "built-in hand fitted to MediaPipe's world landmarks"}
+def method_names(sampling: dict) -> dict:
+    """Each method's row label, with the checkpoint's sampling the capture ran (``evaluate_real``'s report)."""
+    samples, iterations = sampling["samples"], sampling["iterations"]
+    return {"maskhand_defaults": f"MaskHand, the capture's defaults (K={samples}, T={iterations}, temporal, refined)",
+            "maskhand_k1": f"MaskHand, speed setting (K=1, T={iterations}, refined)",
+            "maskhand_unrefined": "MaskHand, the defaults without the refinement (--no-refine)",
+            "mediapipe_world": "MediaPipe 0.10.21 world landmarks (video mode)",
+            "mediapipe_fit": "built-in hand fitted to MediaPipe's world landmarks"}
 
 
 def to_markdown(report: dict) -> str:
@@ -172,7 +178,7 @@ def to_markdown(report: dict) -> str:
              "measures no uncertainty. Settings are chosen on our own data, never on these frames.", "",
              "| method | frames | PA-MPJPE mm | flexion deg | " + " | ".join(FINGERS) + " | rho frame | rho joint |",
              "|---|---|---|---|" + "---|" * len(FINGERS) + "---|---|"]
-    for key, name in METHOD_NAMES.items():
+    for key, name in method_names(report["sampling"]).items():
         m = report["methods"][key]
         per_finger = " | ".join(f"{m['flexion_error_per_finger_deg'][finger]:.1f}" for finger in FINGERS)
         lines.append(f"| {name} | {m['frames_found']} | {m['pa_mpjpe_mm']:.1f} | {m['flexion_error_deg']:.1f} | "

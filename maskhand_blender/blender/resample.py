@@ -86,7 +86,8 @@ def _captured_hand(result_path: str | None, track: str):
 
 
 def _merged(old_frames, old_values, frames, values, start, end) -> tuple:
-    """(frames, values): the old keys outside the span [start, end] and the new ones, in frame order."""
+    """(frames, values): the old keys outside the span [start, end] and the new ones, in frame order. Frames
+    (N,), values (N,) for a curve or (N, 4) for a bone's quaternions."""
     keep = (old_frames < start - 1e-3) | (old_frames > end + 1e-3)
     merged = np.concatenate([old_frames[keep], frames])
     order = np.argsort(merged)

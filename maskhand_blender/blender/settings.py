@@ -1,24 +1,20 @@
-"""What a capture needs from Blender's settings: the add-on's preferences and the backend they name, the panel's
-bone map, the checks made before a capture starts, and the panel's request.
+"""What a capture needs from Blender's settings: the add-on's preferences, the panel's bone map, the checks made
+before a capture starts, and the panel's request.
 
 Shared by the operators and the headless job (``python -m maskhand_blender``). Nothing here changes the scene.
 """
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import bpy
 
-from ..core.backend_client import BackendError, BackendProcess
 from ..core.bone_maps import JOINTS, BoneMap, builtin_preset
 from ..core.requests import capture_request
 from ..core.retarget import HAND_FRAME_JOINTS
-from ..core.sampling import BackendSampling
-from .backend_environment import ADDON, backend_paths
+from .backend_environment import ADDON
 
 PRESET_FILES = {"BUILTIN": "builtin", "RIGIFY": "rigify", "MIXAMO": "mixamo"}
-LOG_PATH = Path(tempfile.gettempdir()) / "maskhand" / "backend.log"
 
 
 class CaptureSetupError(Exception):
@@ -36,28 +32,6 @@ def path_setting(value: str) -> str:
 
 def footage_path(settings) -> str:
     return str(Path(bpy.path.abspath(settings.footage)).resolve())
-
-
-def start_backend(preferences) -> BackendProcess:
-    """The backend the preferences name, serving their checkpoint and MANO folder, so its hello describes what
-    the requests use."""
-    folder, python = backend_paths(preferences)
-    options = [(option, path_setting(value)) for option, value in (("--checkpoint", preferences.checkpoint),
-                                                                   ("--mano-folder", preferences.mano_folder)) if value]
-    try:
-        return BackendProcess(python, folder, LOG_PATH, tuple(part for pair in options for part in pair))
-    except BackendError as error:
-        raise CaptureSetupError(str(error)) from None
-
-
-def remember_hello(preferences, hello: dict) -> None:
-    """Keep what the backend's hello says about sampling, for the panel (until Blender quits)."""
-    preferences.last_sampling = BackendSampling.of_hello(hello).to_json()
-
-
-def known_sampling(context) -> BackendSampling:
-    """What the last hello said about sampling (nothing known before any backend has said hello)."""
-    return BackendSampling.from_json(addon_preferences(context).last_sampling)
 
 
 def sides_of(settings) -> list:

@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from .sampling import BackendSampling
+from .backend_sampling import BackendSampling
 
 PROTOCOL_VERSION = 1
 

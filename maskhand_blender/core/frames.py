@@ -29,7 +29,7 @@ class FrameMapping:
                 "scene_fps": self.scene_fps}
 
     def to_scene(self, footage_frames) -> np.ndarray:
-        """Footage frame numbers -> scene frames (fractional where the rates differ)."""
+        """Footage frame numbers (N,) -> scene frames (N,), fractional where the rates differ."""
         return self.scene_start + (np.asarray(footage_frames) - self.footage_start) * (self.scene_fps / self.footage_fps)
 
     def to_footage(self, scene_frame: float) -> int:

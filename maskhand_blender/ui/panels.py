@@ -1,7 +1,7 @@
 """View3D > Sidebar > MaskHand: footage, rig, quality, Capture with progress, the last result and its further tracks."""
 import bpy
 
-from ..blender.settings import known_sampling
+from ..blender.backend_process import known_sampling
 from ..core.result_file import track_label
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import bpy
 
-from ..blender.settings import LOG_PATH, addon_preferences, remember_hello, start_backend
+from ..blender.backend_process import LOG_PATH, remember_hello, start_backend
+from ..blender.settings import addon_preferences
 from ..core.backend_client import CaptureJob
 from .reports import USER_ERRORS, report_outcome
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import bpy
 
 from ...blender.backend_environment import ENVIRONMENT_LOG, EnvironmentJob, backend_paths
-from ...blender.settings import LOG_PATH, addon_preferences, path_setting, remember_hello, start_backend
+from ...blender.backend_process import LOG_PATH, remember_hello, start_backend
+from ...blender.settings import addon_preferences, path_setting
 from ...core.backend_client import BackendError
 from ..reports import report_outcome
 
