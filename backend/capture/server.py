@@ -135,7 +135,6 @@ class Server:
                       hint="see the backend log for the traceback")
 
 
-
 def protocol_stdout() -> io.TextIOBase:
     """A private handle on the real stdout; fd 1 and sys.stdout then lead to stderr."""
     sys.stdout.flush()

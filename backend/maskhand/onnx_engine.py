@@ -25,13 +25,12 @@ GRAPH_NAMES = {  # graph -> (input names, output names)
     READ_OUT: (["context", "hidden"], ["betas", "camera"]),
     TOKENIZER_DECODER: (["codes"], ["rotation_6d"]),
 }
-GRAPHS = tuple(GRAPH_NAMES)
 
 
 class OnnxEngine:
     def __init__(self, checkpoint: str | Path, device: str = "cpu", threads: int = 0):
         folder = Path(checkpoint) / ONNX_FOLDER
-        missing = [name for name in GRAPHS if not (folder / name).is_file()]
+        missing = [name for name in GRAPH_NAMES if not (folder / name).is_file()]
         if missing:
             raise FileNotFoundError(f"ONNX models {missing} not found in '{folder}': run "
                                     f"`python -m backend.training.export_onnx --checkpoint {checkpoint}`")
@@ -46,7 +45,7 @@ class OnnxEngine:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         self.sessions = {name: onnxruntime.InferenceSession(str(folder / name), options, providers=self.providers)
-                         for name in GRAPHS}
+                         for name in GRAPH_NAMES}
         self.decoder_spread = DecoderSpread(self, config.tokenizer.num_tokens, config.tokenizer.code_dim)
 
     @property

@@ -8,7 +8,7 @@ from pathlib import Path
 import bpy
 import numpy as np
 
-from ..core.bone_maps import BoneMap
+from ..core.bone_maps import bone_map_from_json
 from ..core.frames import FrameMapping
 from ..core.hand_data import load_hand_rest
 from ..core.requests import span_request
@@ -41,7 +41,7 @@ def resample_request(context, rig, span) -> tuple:
     request = span_request(base, source["footage"], mapping.to_footage(span.frame_start),
                            mapping.to_footage(span.frame_end) + 1, side, addon_preferences(context).device.lower())
     span_start, span_end, rig_name = span.frame_start, span.frame_end, rig.name
-    bone_map_data = json.loads(source["bone_map"])
+    bone_map = bone_map_from_json(source["bone_map"], f"capture source of action '{rig.animation_data.action.name}'")
 
     def apply(context, result_path):
         rig = bpy.data.objects.get(rig_name)
@@ -58,8 +58,6 @@ def resample_request(context, rig, span) -> tuple:
                                  f"span's hands cannot be told apart to find '{track}': capture the footage again")
         if hand is None or not hand.valid.any():
             return "the re-sampled span has no hand; nothing changed"
-        bone_map = BoneMap(bone_map_data["name"], bone_map_data["bones"], bone_map_data["sides"],
-                           bone_map_data["key_wrist"])
         frames = mapping.to_scene(hand.frames)
         keys = hand_keys(rig, hand, bone_map, load_hand_rest(side))
         curves = HandCurves.of(rig)

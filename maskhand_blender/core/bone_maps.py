@@ -45,24 +45,33 @@ class BoneMap:
 def load_bone_map(path: str | Path) -> BoneMap:
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_bytes()
     except FileNotFoundError:
         raise BoneMapError(f"bone map '{path}' not found: choose a saved map or a preset") from None
+    return bone_map_from_json(text, path, path.stem)
+
+
+def bone_map_from_json(text: str | bytes, where, default_name: str = "") -> BoneMap:
+    """The bone map ``BoneMap.to_json`` wrote (bytes: UTF-8); ``where`` names its file, or what holds it, in
+    messages."""
+    try:
+        data = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise BoneMapError(f"bone map '{path}' is not valid JSON ({error}): save the map again from the panel") from None
+        raise BoneMapError(f"bone map '{where}' is not valid JSON ({error}): save the map again from the "
+                           "panel") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise BoneMapError(f"'{path}' is not a MaskHand bone map (no \"format\": \"{FORMAT}\")")
+        raise BoneMapError(f"'{where}' is not a MaskHand bone map (no \"format\": \"{FORMAT}\")")
     if data.get("version") != VERSION:
-        raise BoneMapError(f"bone map '{path}' has version {data.get('version')}; this add-on reads {VERSION}")
+        raise BoneMapError(f"bone map '{where}' has version {data.get('version')}; this add-on reads {VERSION}")
     bones = data.get("bones")
     unknown = sorted(set(bones or {}) - set(JOINTS)) if isinstance(bones, dict) else None
     if unknown is None or unknown:
-        raise BoneMapError(f"bone map '{path}': \"bones\" must map joint names ({', '.join(JOINTS)}) to bone names"
+        raise BoneMapError(f"bone map '{where}': \"bones\" must map joint names ({', '.join(JOINTS)}) to bone names"
                            + (f"; unknown joints {unknown}" if unknown else ""))
     sides = data.get("sides", {"right": "R", "left": "L"})
     if set(sides) != {"right", "left"}:
-        raise BoneMapError(f"bone map '{path}': \"sides\" must spell both \"right\" and \"left\"")
-    return BoneMap(name=str(data.get("name", path.stem)), bones=dict(bones), sides=dict(sides),
+        raise BoneMapError(f"bone map '{where}': \"sides\" must spell both \"right\" and \"left\"")
+    return BoneMap(name=str(data.get("name", default_name)), bones=dict(bones), sides=dict(sides),
                    key_wrist=bool(data.get("key_wrist", False)), description=str(data.get("description", "")))
 
 
